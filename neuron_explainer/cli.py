@@ -1,0 +1,97 @@
+"""`tdb`: the command line of the Transformer Debugger."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _models(args: argparse.Namespace) -> int:
+    from neuron_explainer.models import registry
+
+    rows = []
+    for entry in registry.all_entries():
+        available, where = registry.availability(entry)
+        default = " (default)" if entry.name == registry.DEFAULT_MODEL else ""
+        status = "available" if available else "missing"
+        rows.append((entry.name + default, entry.source, status, entry.description, where))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)), row[4])
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    import torch
+
+    from neuron_explainer.models import Transformer
+
+    model = Transformer.from_pretrained(args.model)
+    if model.tokenizer is None:
+        print(f"error: {args.model} has no tokenizer to encode the prompt", file=sys.stderr)
+        return 2
+    prompt_ids = model.tokenizer.encode(args.prompt)
+    out = model.generate(
+        torch.tensor([prompt_ids]),
+        max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        seed=args.seed,
+    )
+    completion = model.tokenizer.decode(out[0, len(prompt_ids) :].tolist())
+    print(f"[{args.model}] {args.prompt}\x1b[1m{completion}\x1b[0m")
+    return 0
+
+
+def _hooks(args: argparse.Namespace) -> int:
+    from neuron_explainer.models import Transformer
+
+    model = Transformer.from_pretrained(args.model)
+    _, cache = model.run_with_cache([0, 0, 0, 0])
+    for name, tensor in cache.items():
+        print(f"{name:42s} {list(tensor.shape)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tdb", description="Transformer Debugger")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("models", help="list registry models, their source and availability")
+    p.set_defaults(handler=_models)
+
+    p = sub.add_parser("sample", help="print a completion of a prompt")
+    p.add_argument("model", nargs="?", default=None, help="registry name or model directory")
+    p.add_argument("--prompt", default="The", help="text to continue")
+    p.add_argument("--max-new-tokens", type=int, default=40)
+    p.add_argument("--temperature", type=float, default=0.0, help="0 is greedy decoding")
+    p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=_sample)
+
+    p = sub.add_parser("hooks", help="list a model's hook names and shapes (on a 4-token input)")
+    p.add_argument("model", nargs="?", default=None, help="registry name or model directory")
+    p.set_defaults(handler=_hooks)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "model", "") is None:
+        from neuron_explainer.models.registry import DEFAULT_MODEL
+
+        args.model = DEFAULT_MODEL
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except (FileNotFoundError, KeyError, ValueError) as e:
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
