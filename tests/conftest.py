@@ -4,3 +4,8 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+# Check the jaxtyping shape annotations of the package at test time.
+from jaxtyping import install_import_hook
+
+install_import_hook("neuron_explainer", "beartype.beartype")

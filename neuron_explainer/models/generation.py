@@ -9,12 +9,17 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from neuron_explainer.models.hooks import HookSpec
-from neuron_explainer.models.transformer import KVCache, Transformer, check_attention_mask
+from neuron_explainer.models.transformer import (
+    KVCache,
+    TokensLike,
+    Transformer,
+    check_attention_mask,
+)
 
 
 def generate(
     model: Transformer,
-    tokens: Tensor | Sequence[int] | Sequence[Sequence[int]],
+    tokens: TokensLike,
     max_new_tokens: int = 20,
     temperature: float = 0.0,
     top_p: float = 1.0,

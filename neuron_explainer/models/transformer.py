@@ -23,6 +23,8 @@ from neuron_explainer.models.hooks import HookPoint, HookRegistry, HookSpec, Nam
 if TYPE_CHECKING:
     from neuron_explainer.models.tokenizers import Tokenizer
 
+# Public entry points take a tensor or (nested) lists of ints and validate them themselves.
+TokensLike = Tensor | Sequence[Any]
 INIT_STD = 0.02
 ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "gelu_new": lambda x: F.gelu(x, approximate="tanh"),
@@ -284,10 +286,11 @@ class Transformer(nn.Module):
     def embed(
         self,
         tokens: Int[Tensor, "batch pos"],
-        attention_mask: Int[Tensor, "batch pos"] | None = None,
+        attention_mask: Int[Tensor, "batch key_pos"] | None = None,
         past_length: int = 0,
     ) -> Float[Tensor, "batch pos d_model"]:
-        """Token plus position embedding. With a mask, positions count only unmasked tokens."""
+        """Token plus position embedding. With a mask (over past and current positions),
+        positions count only unmasked tokens."""
         batch, pos = tokens.shape
         if attention_mask is None:
             positions = torch.arange(past_length, past_length + pos, device=tokens.device)
@@ -303,7 +306,7 @@ class Transformer(nn.Module):
         resid: Float[Tensor, "batch pos d_model"],
         start_layer: int = 0,
         stop_layer: int | None = None,
-        attention_mask: Int[Tensor, "batch pos"] | None = None,
+        attention_mask: Int[Tensor, "batch key_pos"] | None = None,
         kv_cache: KVCache | None = None,
     ) -> Float[Tensor, "batch pos d_model"]:
         """Blocks `start_layer` up to (not including) `stop_layer`; returns that residual stream."""
@@ -327,7 +330,7 @@ class Transformer(nn.Module):
 
     def forward(
         self,
-        tokens: Int[Tensor, "batch pos"] | Sequence[int] | Sequence[Sequence[int]],
+        tokens: TokensLike,
         attention_mask: Int[Tensor, "batch pos"] | None = None,
         stop_at_layer: int | None = None,
     ) -> Tensor:
@@ -341,9 +344,7 @@ class Transformer(nn.Module):
             return resid
         return self.unembed(resid)
 
-    def check_tokens(
-        self, tokens: Tensor | Sequence[int] | Sequence[Sequence[int]], past_length: int = 0
-    ) -> Int[Tensor, "batch pos"]:
+    def check_tokens(self, tokens: TokensLike, past_length: int = 0) -> Int[Tensor, "batch pos"]:
         """Validate token ids up front, so bad input fails clearly rather than deep in torch."""
         if not isinstance(tokens, Tensor):
             try:
@@ -385,7 +386,7 @@ class Transformer(nn.Module):
 
     def run_with_hooks(
         self,
-        tokens: Tensor | Sequence[int] | Sequence[Sequence[int]],
+        tokens: TokensLike,
         fwd_hooks: Sequence[HookSpec] = (),
         bwd_hooks: Sequence[HookSpec] = (),
         attention_mask: Int[Tensor, "batch pos"] | None = None,
@@ -399,7 +400,7 @@ class Transformer(nn.Module):
 
     def run_with_cache(
         self,
-        tokens: Tensor | Sequence[int] | Sequence[Sequence[int]],
+        tokens: TokensLike,
         names_filter: NameFilter | None = None,
         attention_mask: Int[Tensor, "batch pos"] | None = None,
         stop_at_layer: int | None = None,
@@ -418,7 +419,7 @@ class Transformer(nn.Module):
 
     # ---- generation, loading ---------------------------------------------------------------------
 
-    def generate(self, tokens: Any, **kwargs: Any) -> Tensor:
+    def generate(self, tokens: TokensLike, **kwargs: Any) -> Tensor:
         """Sample continuations; see `neuron_explainer.models.generation.generate`."""
         from neuron_explainer.models.generation import generate
 

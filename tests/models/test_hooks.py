@@ -176,7 +176,7 @@ def test_bad_hook_return_values_raise() -> None:
     with pytest.raises(TypeError, match="return a Tensor"):
         model.run_with_hooks([1, 2], fwd_hooks=[("hook_embed", lambda x, h: 3.0)])  # type: ignore[arg-type, return-value]
     with (
-        pytest.raises(TypeError, match="name_or_filter, fn"),
+        pytest.raises(TypeError, match=r"name_or_filter, fn|fwd_hooks"),
         model.hooks(fwd_hooks=["hook_embed"]),  # type: ignore[list-item]
     ):
         pass
