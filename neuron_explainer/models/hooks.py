@@ -25,17 +25,22 @@ HookSpec = tuple[str | Callable[[str], bool], HookFn]
 class HookPoint:
     """An identity function at a named site that runs the hooks attached to it."""
 
-    __slots__ = ("bwd_fns", "fwd_fns", "name")
+    __slots__ = ("bwd_fns", "fwd_fns", "name", "splice")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.fwd_fns: list[HookFn] = []
         self.bwd_fns: list[HookFn] = []
+        # A persistent replacement of the activation (e.g. an autoencoder with its error term
+        # added back), applied before any hook; it outlives calls, unlike hooks.
+        self.splice: Callable[[Tensor], Tensor] | None = None
 
     def __repr__(self) -> str:
         return f"HookPoint({self.name!r})"
 
     def __call__(self, x: Tensor) -> Tensor:
+        if self.splice is not None:
+            x = self.splice(x)
         if not self.fwd_fns and not self.bwd_fns:
             return x
         for fn in self.fwd_fns:
@@ -56,6 +61,11 @@ class HookPoint:
             for fn in self.bwd_fns:
                 x.register_hook(_backward_adapter(fn, self))
         return x
+
+
+def is_active(point: HookPoint) -> bool:
+    """Whether anything (a hook or a splice) acts at this site."""
+    return bool(point.fwd_fns or point.bwd_fns or point.splice is not None)
 
 
 def _backward_adapter(fn: HookFn, hook: HookPoint) -> Callable[[Tensor], Tensor | None]:

@@ -18,7 +18,13 @@ from jaxtyping import Bool, Float, Int
 from torch import Tensor, nn
 
 from neuron_explainer.models.config import TransformerConfig
-from neuron_explainer.models.hooks import HookPoint, HookRegistry, HookSpec, NameFilter
+from neuron_explainer.models.hooks import (
+    HookPoint,
+    HookRegistry,
+    HookSpec,
+    NameFilter,
+    is_active,
+)
 
 if TYPE_CHECKING:
     from neuron_explainer.models.tokenizers import Tokenizer
@@ -89,8 +95,8 @@ class LayerNorm(nn.Module):
         self.hook_normalized = HookPoint(f"{name}.hook_normalized")  # [batch, pos, d_model]
 
     def forward(self, x: Float[Tensor, "batch pos d_model"]) -> Float[Tensor, "batch pos d_model"]:
-        scale_idle = not (self.hook_scale.fwd_fns or self.hook_scale.bwd_fns)
-        if scale_idle and not (self.hook_normalized.fwd_fns or self.hook_normalized.bwd_fns):
+        scale_idle = not is_active(self.hook_scale)
+        if scale_idle and not is_active(self.hook_normalized):
             return F.layer_norm(x, x.shape[-1:], self.w, self.b, self.eps)
         if scale_idle:
             x = F.layer_norm(x, x.shape[-1:], None, None, self.eps)
