@@ -35,6 +35,7 @@ setup(
             "mypy>=1.10",
             "transformers>=4.40",
             "transformer-lens>=3,<4",
+            "sae-lens>=6",
         ],
         "bench": [
             "transformers>=4.40",

@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("hooks", help="list a model's hook names and shapes (on a 4-token input)")
     p.add_argument("model", nargs="?", default=None, help="registry name or model directory")
     p.set_defaults(handler=_hooks)
+
+    from neuron_explainer.training.commands import add_commands
+
+    add_commands(sub)
     return parser
 
 

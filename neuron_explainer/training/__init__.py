@@ -1,0 +1,1 @@
+"""Training of subject models and sparse autoencoders, and the corpus and tokenizer they use."""

@@ -1,0 +1,149 @@
+"""`tdb` subcommands of the model pipeline: corpus, tokenizer, training, evaluation, bundling."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATA_DIR = "data"
+SPLITS = ("train", "validation", "collation")
+
+
+def _build_corpus(args: argparse.Namespace) -> int:
+    from neuron_explainer.training.corpus import DEFAULT_MANIFEST, build_corpus, update_manifest
+
+    summary = build_corpus(
+        args.data_dir,
+        manifest_path=args.manifest,
+        sources=args.sources,
+        max_bytes_per_source=args.max_bytes_per_source,
+    )
+    if args.update_manifest:
+        update_manifest(args.manifest or DEFAULT_MANIFEST, summary)
+    print(json.dumps({k: summary[k] for k in ("bytes_by_kind", "prose_to_code", "corpus_sha256")}))
+    return 0
+
+
+def _train_tokenizer(args: argparse.Namespace) -> int:
+    from neuron_explainer.training.tokenizer_training import tokenize_split, train_tokenizer
+
+    data = Path(args.data_dir)
+    corpus = data / "corpus"
+    if not (corpus / "train.txt").is_file():
+        raise FileNotFoundError(f"No corpus in {corpus}: run `tdb build-corpus` first")
+    tokenizer_path = data / "tokenizer" / "tokenizer.json"
+    tokenizer_path.parent.mkdir(parents=True, exist_ok=True)
+    train_tokenizer(corpus / "train.txt", args.vocab_size, out_path=tokenizer_path)
+    (data / "tokens").mkdir(exist_ok=True)
+    for split in SPLITS:
+        n = tokenize_split(
+            tokenizer_path, corpus / f"{split}.txt", data / "tokens" / f"{split}.u16"
+        )
+        print(f"{split}: {n:,} tokens")
+    return 0
+
+
+def _train_model(args: argparse.Namespace) -> int:
+    from neuron_explainer.training.presets import preset
+    from neuron_explainer.training.train_model import TrainConfig, train_model
+
+    chosen = preset(args.preset)
+    data = Path(args.data_dir)
+    cfg = TrainConfig(
+        model=chosen.model,
+        batch_size=args.batch_size or chosen.batch_size,
+        lr=args.lr or chosen.lr,
+        total_tokens=args.total_tokens or chosen.total_tokens,
+        seed=args.seed,
+        num_threads=args.threads,
+    )
+    out = Path(args.out or data / "runs" / chosen.name)
+    summary = train_model(
+        cfg,
+        data / "tokens" / "train.u16",
+        data / "tokens" / "validation.u16",
+        out,
+        tokenizer_path=data / "tokenizer" / "tokenizer.json",
+        resume=not args.no_resume,
+        stop_at_step=args.stop_at_step,
+    )
+    print(json.dumps({k: v for k, v in summary.items() if k not in ("evals", "train_losses")}))
+    return 0
+
+
+def _eval_model(args: argparse.Namespace) -> int:
+    from neuron_explainer.training.eval_model import format_report, run_eval
+
+    result = run_eval(args.model, args.data_dir, out_json=args.out)
+    print(format_report(result))
+    return 0
+
+
+def _bundle_model(args: argparse.Namespace) -> int:
+    """Copy a trained model into the package with its card (training, corpus, evaluations)."""
+    from neuron_explainer.models.registry import BUNDLED_DIR
+    from neuron_explainer.training.presets import preset
+
+    run = Path(args.run_dir) / "final"
+    summary = json.loads((run / "training_summary.json").read_text())
+    evaluation = json.loads(Path(args.eval_json).read_text())
+    corpus_info = json.loads((Path(args.data_dir) / "corpus" / "corpus_info.json").read_text())
+    target = BUNDLED_DIR / args.name
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "model.safetensors", "tokenizer.json"):
+        shutil.copyfile(run / name, target / name)
+    card: dict[str, Any] = {
+        "name": args.name,
+        "description": preset(args.name).description,
+        "corpus_sha256": corpus_info["corpus_sha256"],
+        "training": {k: v for k, v in summary.items() if k != "train_losses"},
+        "evaluation": evaluation,
+    }
+    (target / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    print(f"bundled {args.name} into {target}")
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register the pipeline's subcommands on `tdb`'s subparsers."""
+    p = sub.add_parser("build-corpus", help="assemble the offline training corpus")
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    p.add_argument("--manifest", default=None, help="manifest JSON (default: the project's)")
+    p.add_argument("--sources", nargs="*", default=None, help="only these manifest sources")
+    p.add_argument("--max-bytes-per-source", type=int, default=None)
+    p.add_argument("--update-manifest", action="store_true", help="record sizes and hashes")
+    p.set_defaults(handler=_build_corpus)
+
+    p = sub.add_parser("train-tokenizer", help="train the BPE and write the token files")
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    p.add_argument("--vocab-size", type=int, default=8192)
+    p.set_defaults(handler=_train_tokenizer)
+
+    p = sub.add_parser("train-model", help="train a toy model from a preset")
+    p.add_argument("--preset", default="toy-gelu-2l")
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    p.add_argument("--out", default=None, help="run directory (default DATA_DIR/runs/PRESET)")
+    p.add_argument("--total-tokens", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
+    p.add_argument("--stop-at-step", type=int, default=None, help="checkpoint and stop there")
+    p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    p.set_defaults(handler=_train_model)
+
+    p = sub.add_parser("eval-model", help="evaluate a model: losses, induction, behaviours")
+    p.add_argument("model", help="registry name or model directory")
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    p.add_argument("--out", default=None, help="write the results as JSON here")
+    p.set_defaults(handler=_eval_model)
+
+    p = sub.add_parser("bundle-model", help="copy a trained model and its card into the package")
+    p.add_argument("run_dir")
+    p.add_argument("name")
+    p.add_argument("--eval-json", required=True)
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    p.set_defaults(handler=_bundle_model)
