@@ -47,18 +47,23 @@ def _train_tokenizer(args: argparse.Namespace) -> int:
 
 
 def _train_model(args: argparse.Namespace) -> int:
+    from neuron_explainer.models.config import TransformerConfig
     from neuron_explainer.training.presets import preset
     from neuron_explainer.training.train_model import TrainConfig, train_model
 
     chosen = preset(args.preset)
     data = Path(args.data_dir)
+    model_cfg = chosen.model
+    if args.model_config:
+        model_cfg = TransformerConfig.from_json(Path(args.model_config).read_text())
     cfg = TrainConfig(
-        model=chosen.model,
+        model=model_cfg,
         batch_size=args.batch_size or chosen.batch_size,
         lr=args.lr or chosen.lr,
         total_tokens=args.total_tokens or chosen.total_tokens,
         seed=args.seed,
         num_threads=args.threads,
+        **({"eval_interval": args.eval_interval} if args.eval_interval else {}),
     )
     out = Path(args.out or data / "runs" / chosen.name)
     summary = train_model(
@@ -126,7 +131,9 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--preset", default="toy-gelu-2l")
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
     p.add_argument("--out", default=None, help="run directory (default DATA_DIR/runs/PRESET)")
+    p.add_argument("--model-config", default=None, help="TransformerConfig JSON (overrides)")
     p.add_argument("--total-tokens", type=int, default=None)
+    p.add_argument("--eval-interval", type=int, default=None, help="steps between val losses")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--seed", type=int, default=0)
