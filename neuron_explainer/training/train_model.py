@@ -77,8 +77,10 @@ class TrainConfig:
         for name in ("batch_size", "total_tokens", "eval_interval", "eval_tokens"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"TrainConfig.{name} must be positive, got {getattr(self, name)}")
-        if self.checkpoint_interval <= 0 or self.warmup_steps < 0 or self.lr <= 0:
-            raise ValueError("TrainConfig needs checkpoint_interval > 0, warmup_steps >= 0, lr > 0")
+        if min(self.checkpoint_interval, self.lr, self.grad_clip) <= 0 or self.warmup_steps < 0:
+            raise ValueError(
+                "TrainConfig needs checkpoint_interval, lr, grad_clip > 0 and warmup_steps >= 0"
+            )
 
     @property
     def tokens_per_step(self) -> int:
