@@ -1,0 +1,496 @@
+"""Train a sparse autoencoder on a model's activations (`tdb train-sae`).
+
+Activations come from an `ActivationSource` through a `ShuffleBuffer` (`sae_activations`): batch
+`s` is a function of `s` alone, so a resumed run sees the batches of an uninterrupted one.
+
+Training, following SAELens and Gao et al. (2024):
+- `normalize_activations="expected_average_only_in"` multiplies inputs by a constant so that
+  E||x|| = sqrt(d_in), estimated on the first buffer; the final autoencoder has the factor folded
+  into its weights (`sae_io.fold_norm_scaling_factor`) and reads raw activations.
+- b_dec starts at the geometric median (or mean) of the first buffer.
+- Adam; linear warm-up, constant rate, linear decay to zero over the last `lr_decay_fraction`
+  of the steps; gradients clipped to norm 1; the L1 / L0 coefficient ramps up over the first
+  `sparsity_warmup_fraction` of the steps.
+- Decoder rows stay at unit norm: before each step the gradient's component along each row is
+  removed, after it the rows are renormalised.
+- A latent is dead once it has not fired for `dead_window_tokens` tokens; TopK's AuxK loss asks
+  the dead latents to reconstruct the error.
+Losses (`sae_losses`): mean squared error summed over d_in, plus, per architecture
+(`SPARSITY_LOSSES`): ReLU, L1 weighted by decoder norms; TopK, AuxK; JumpReLU, L0.
+
+Checkpoints (`out_dir/checkpoint/`): autoencoder, optimizer, dead-latent counters as safetensors,
+progress and config as JSON, never pickle. The autoencoder goes to `out_dir/final/` in SAELens's
+layout, with `training_summary.json`.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from jaxtyping import Bool, Float
+from safetensors.torch import load_file, save_file
+from torch import Tensor
+from tqdm import tqdm
+
+from neuron_explainer.models.loading import load_model
+from neuron_explainer.models.sae_io import fold_norm_scaling_factor, save_sae
+from neuron_explainer.models.sae_losses import (
+    auxk_loss,
+    jumprelu_l0,
+    l1_penalty,
+    reconstruction_loss,
+)
+from neuron_explainer.models.sae_splice import SITE_PATTERN
+from neuron_explainer.models.sparse_autoencoder import JumpReLU, SaeConfig, SparseAutoencoder
+from neuron_explainer.training.sae_activations import (
+    ActivationSource,
+    ModelActivationSource,
+    ShuffleBuffer,
+    site_layer,
+)
+from neuron_explainer.training.train_model import (
+    available_cpus,
+    describe_hardware,
+    open_tokens,
+    pick_device,
+)
+
+LOG_INTERVAL = 10  # steps between progress updates (each reads the metrics off the device)
+LOGGED = ("mse", "l0", "dead_fraction")  # shown on the progress bar
+GEOMETRIC_MEDIAN_MAX_POINTS = 32_768
+CHECKPOINT_FILES = ("sae", "optimizer", "dead")  # {name}.safetensors, beside state.json
+
+
+@dataclass(frozen=True)
+class SaeTrainConfig:
+    """What to train and how. k, the JumpReLU bandwidth and `normalize_activations` live in `sae`
+    (they are part of the autoencoder); sizes count tokens, intervals count steps."""
+
+    sae: SaeConfig
+    site: str  # hook name, e.g. "blocks.0.mlp.hook_post"
+    total_tokens: int = 50_000_000
+    batch_size: int = 4096  # tokens per step
+    lr: float = 3e-4
+    warmup_steps: int = 1000
+    lr_decay_fraction: float = 0.2
+    grad_clip: float = 1.0
+    l1_coefficient: float = 5.0  # relu
+    aux_k: int | None = None  # topk: dead latents in AuxK; None is d_in // 2
+    aux_coefficient: float = 1 / 32  # topk
+    l0_coefficient: float = 1.0  # jumprelu
+    sparsity_warmup_fraction: float = 0.05  # relu, jumprelu
+    unit_norm_decoder: bool = True
+    b_dec_init: str = "geometric_median"  # a key of B_DEC_INITS
+    buffer_tokens: int = 131_072
+    context_size: int | None = None  # window length; None is the model's n_ctx
+    windows_per_forward: int = 16
+    dead_window_tokens: int = 4_096_000  # SAELens's default: 1000 steps of 4096 tokens
+    checkpoint_interval: int = 1000
+    seed: int = 0
+    device: str = "auto"  # CUDA when available
+    num_threads: int | None = None  # CPU threads; None uses every core this process may use
+
+    def __post_init__(self) -> None:
+        positive = ("total_tokens", "batch_size", "buffer_tokens", "windows_per_forward")
+        for name in (*positive, "dead_window_tokens", "checkpoint_interval"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"SaeTrainConfig.{name} must be positive")
+        if self.buffer_tokens < self.batch_size:
+            raise ValueError("buffer_tokens must be at least batch_size")
+        if SITE_PATTERN.fullmatch(self.site) is None:
+            raise ValueError(f"Cannot train an autoencoder at {self.site!r}")
+        if self.sae.hook_name not in (None, self.site):
+            raise ValueError(f"sae.hook_name {self.sae.hook_name!r} is not site {self.site!r}")
+        if self.b_dec_init not in B_DEC_INITS:
+            raise ValueError(f"b_dec_init must be one of {sorted(B_DEC_INITS)}")
+        if not (0 <= self.lr_decay_fraction <= 1 and 0 <= self.sparsity_warmup_fraction <= 1):
+            raise ValueError("lr_decay_fraction and sparsity_warmup_fraction must be in [0, 1]")
+        if self.lr <= 0 or self.warmup_steps < 0 or (self.aux_k is not None and self.aux_k <= 0):
+            raise ValueError("SaeTrainConfig needs lr > 0, warmup_steps >= 0, aux_k > 0")
+
+    @property
+    def total_steps(self) -> int:
+        return max(1, math.ceil(self.total_tokens / self.batch_size))
+
+    @property
+    def layer(self) -> int:
+        return site_layer(self.site)
+
+    @property
+    def k_aux(self) -> int:
+        return self.aux_k or max(1, self.sae.d_in // 2)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SaeTrainConfig:
+        return cls(**{**data, "sae": SaeConfig(**data["sae"])})
+
+
+def lr_at(step: int, cfg: SaeTrainConfig) -> float:
+    """Learning rate of update `step` (0-based)."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    decay_steps = cfg.total_steps * cfg.lr_decay_fraction
+    remaining = cfg.total_steps - step
+    return cfg.lr * min(1.0, remaining / decay_steps) if decay_steps > 0 else cfg.lr
+
+
+def sparsity_scale(step: int, cfg: SaeTrainConfig) -> float:
+    """Multiplier of the L1 / L0 coefficient at update `step`: ramps linearly up to 1."""
+    ramp = math.ceil(cfg.total_steps * cfg.sparsity_warmup_fraction)
+    return min(1.0, (step + 1) / ramp) if ramp > 0 else 1.0
+
+
+# ---- initialisation, losses, constraint ---------------------------------------------------------
+
+
+def geometric_median(
+    points: Float[Tensor, "n d"], max_iter: int = 100, tol: float = 1e-6
+) -> Float[Tensor, " d"]:
+    """argmin_y sum_i |x_i - y| by Weiszfeld's iteration from the mean."""
+    y = points.mean(0)
+    for _ in range(max_iter):
+        weights = 1 / (points - y).norm(dim=-1).clamp_min(1e-8)
+        y_next = (weights[:, None] * points).sum(0) / weights.sum()
+        done = float((y_next - y).norm()) <= tol * max(1.0, float(y.norm()))
+        y = y_next
+        if done:
+            break
+    return y
+
+
+B_DEC_INITS: dict[str, Callable[[Tensor], Tensor]] = {
+    "geometric_median": lambda x: geometric_median(x[:GEOMETRIC_MEDIAN_MAX_POINTS]),
+    "mean": lambda x: x.mean(0),
+    "zeros": lambda x: x.new_zeros(x.shape[-1]),
+}
+
+
+@dataclass
+class StepTensors:
+    """What a sparsity loss may read: one step's tensors (scaled inputs), the latents that were
+    dead before it, and the warm-up scale of the sparsity coefficient."""
+
+    x: Tensor  # [batch, d_in]
+    pre: Tensor  # [batch, d_sae]
+    latents: Tensor  # [batch, d_sae]
+    x_hat: Tensor  # [batch, d_in]
+    dead: Tensor  # [d_sae], bool
+    sparsity_scale: float
+
+
+SparsityLoss = Callable[[SparseAutoencoder, StepTensors, SaeTrainConfig], Tensor]
+
+
+def _l1_loss(sae: SparseAutoencoder, t: StepTensors, cfg: SaeTrainConfig) -> Tensor:
+    return t.sparsity_scale * cfg.l1_coefficient * l1_penalty(t.latents, sae.W_dec)
+
+
+def _auxk_loss(sae: SparseAutoencoder, t: StepTensors, cfg: SaeTrainConfig) -> Tensor:
+    # Not warmed up: it acts only on latents that have been dead for a whole window.
+    return cfg.aux_coefficient * auxk_loss(t.pre, t.x - t.x_hat, sae.W_dec, t.dead, cfg.k_aux)
+
+
+def _l0_loss(sae: SparseAutoencoder, t: StepTensors, cfg: SaeTrainConfig) -> Tensor:
+    assert isinstance(sae.activation, JumpReLU)  # SaeConfig ties the architecture to it
+    l0 = jumprelu_l0(t.pre, sae.activation.threshold, sae.cfg.jumprelu_bandwidth)
+    return t.sparsity_scale * cfg.l0_coefficient * l0
+
+
+SPARSITY_LOSSES: dict[str, SparsityLoss] = {
+    "relu": _l1_loss,
+    "topk": _auxk_loss,
+    "jumprelu": _l0_loss,
+}
+
+
+class DeadLatentTracker:
+    """Tokens since each latent last fired; a latent is dead once that reaches `window`."""
+
+    def __init__(self, d_sae: int, window: int, device: torch.device) -> None:
+        self.window = window
+        self.tokens_since_fired = torch.zeros(d_sae, dtype=torch.int64, device=device)
+
+    def update(self, latents: Float[Tensor, "batch d_sae"]) -> None:
+        fired = (latents != 0).any(0)
+        self.tokens_since_fired = (self.tokens_since_fired + len(latents)).masked_fill(fired, 0)
+
+    def dead(self) -> Bool[Tensor, " d_sae"]:
+        return self.tokens_since_fired >= self.window
+
+
+@torch.no_grad()
+def remove_parallel_gradient(W_dec: Float[Tensor, "d_sae d_in"]) -> None:
+    """Project the gradient of each unit-norm row onto the row's tangent space."""
+    if W_dec.grad is not None:
+        W_dec.grad -= (W_dec.grad * W_dec).sum(-1, keepdim=True) * W_dec
+
+
+@torch.no_grad()
+def normalize_decoder_rows(W_dec: Float[Tensor, "d_sae d_in"]) -> None:
+    W_dec /= W_dec.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+
+def train_step(
+    sae: SparseAutoencoder,
+    optimizer: torch.optim.Optimizer,
+    x: Float[Tensor, "batch d_in"],
+    dead: Bool[Tensor, " d_sae"],
+    step: int,
+    cfg: SaeTrainConfig,
+) -> StepTensors:
+    """One Adam update on a batch of (scaled) inputs; returns its tensors, detached."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr_at(step, cfg)
+    pre = sae.encode_pre_act(x)
+    latents = sae.activate(pre)
+    t = StepTensors(x, pre, latents, sae.decode(latents), dead, sparsity_scale(step, cfg))
+    loss = reconstruction_loss(t.x_hat, x) + SPARSITY_LOSSES[sae.cfg.architecture](sae, t, cfg)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.unit_norm_decoder:
+        remove_parallel_gradient(sae.W_dec)
+    torch.nn.utils.clip_grad_norm_(sae.parameters(), cfg.grad_clip)
+    optimizer.step()
+    if cfg.unit_norm_decoder:
+        normalize_decoder_rows(sae.W_dec)
+    t.pre, t.latents, t.x_hat = pre.detach(), latents.detach(), t.x_hat.detach()
+    return t
+
+
+# ---- checkpoints ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Progress:
+    step: int = 0
+    norm_scaling_factor: float = 1.0  # training inputs are activations times this
+    train_time_s: float = 0.0
+    wall_time_s: float = 0.0
+    # step; mse, l0 and explained variance (1 - squared error / squared distance to the batch
+    # mean, summed over the batches) since the previous entry; dead_fraction at the step
+    logs: list[dict[str, int | float]] = field(default_factory=list)
+
+
+def _save_checkpoint(
+    directory: Path,
+    cfg: SaeTrainConfig,
+    prog: _Progress,
+    sae: SparseAutoencoder,
+    optimizer: torch.optim.Optimizer,
+    tracker: DeadLatentTracker,
+) -> None:
+    """Write the checkpoint beside `directory`, then swap it in: a crash leaves no half of one."""
+    tmp, old = directory.with_name("checkpoint.tmp"), directory.with_name("checkpoint.old")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    opt = optimizer.state_dict()
+    tensors = {
+        "sae": sae.state_dict(),
+        "optimizer": {f"{i}.{k}": v for i, s in opt["state"].items() for k, v in s.items()},
+        "dead": {"tokens_since_fired": tracker.tokens_since_fired},
+    }
+    for name, group in tensors.items():
+        save_file(
+            {k: v.detach().contiguous().cpu() for k, v in group.items()},
+            tmp / f"{name}.safetensors",
+        )
+    state = {"train_config": cfg.to_dict(), "param_groups": opt["param_groups"]}
+    (tmp / "state.json").write_text(json.dumps({**state, **dataclasses.asdict(prog)}, indent=2))
+    if directory.exists():
+        directory.rename(old)
+    tmp.rename(directory)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _load_checkpoint(
+    directory: Path,
+    cfg: SaeTrainConfig,
+    sae: SparseAutoencoder,
+    optimizer: torch.optim.Optimizer,
+    tracker: DeadLatentTracker,
+) -> _Progress | None:
+    """Restore the checkpoint (or the previous one, if a crash came between the renames of a
+    save) into the objects; None when there is none."""
+    found = [
+        d for d in (directory, directory.with_name("checkpoint.old")) if (d / "state.json").exists()
+    ]
+    if not found:
+        return None
+    state = json.loads((found[0] / "state.json").read_text())
+    if SaeTrainConfig.from_dict(state.pop("train_config")) != cfg:
+        raise ValueError(f"Checkpoint {found[0]} was made with another config; pass resume=False")
+    tensors = {name: load_file(found[0] / f"{name}.safetensors") for name in CHECKPOINT_FILES}
+    sae.load_state_dict(tensors["sae"])
+    per_param: dict[int, dict[str, Tensor]] = {}
+    for key, value in tensors["optimizer"].items():  # Adam moves its moments to the parameters
+        index, name = key.split(".", 1)
+        per_param.setdefault(int(index), {})[name] = value
+    optimizer.load_state_dict({"state": per_param, "param_groups": state.pop("param_groups")})
+    tracker.tokens_since_fired = tensors["dead"]["tokens_since_fired"].to(sae.device)
+    return _Progress(**state)
+
+
+@torch.no_grad()
+def _initialise(sae: SparseAutoencoder, first: Tensor, cfg: SaeTrainConfig) -> float:
+    """Set b_dec from the first buffer; return the input scaling factor."""
+    factor = 1.0
+    if sae.cfg.normalize_activations == "expected_average_only_in":
+        factor = math.sqrt(sae.cfg.d_in) / float(first.norm(dim=-1).mean())
+    sae.b_dec.copy_(B_DEC_INITS[cfg.b_dec_init](first * factor))
+    return factor
+
+
+# ---- the loop -----------------------------------------------------------------------------------
+
+
+def train_sae(
+    cfg: SaeTrainConfig,
+    model_name_or_path: str | Path,
+    tokens_u16_path: str | Path,
+    out_dir: str | Path,
+    resume: bool = True,
+    progress: bool = True,
+    *,
+    stop_at_step: int | None = None,
+) -> dict[str, Any]:
+    """Train on a model's (registry name or directory) activations at `cfg.site`, streamed over
+    a flat uint16 token file; see `train_sae_on_source`."""
+    model = load_model(model_name_or_path, device=pick_device(cfg.device))
+    ctx = cfg.context_size or model.cfg.n_ctx
+    tokens = open_tokens(tokens_u16_path, ctx, model.cfg.d_vocab)
+    source = ModelActivationSource(model, cfg.site, tokens, ctx, cfg.windows_per_forward, cfg.seed)
+    name = str(model_name_or_path)
+    return train_sae_on_source(cfg, source, out_dir, resume, progress, name, stop_at_step)
+
+
+def train_sae_on_source(
+    cfg: SaeTrainConfig,
+    source: ActivationSource,
+    out_dir: str | Path,
+    resume: bool = True,
+    progress: bool = True,
+    model_name: str | None = None,
+    stop_at_step: int | None = None,
+) -> dict[str, Any]:
+    """Train, checkpointing to `out_dir/checkpoint/`; once the last step is done, write the
+    autoencoder (reading raw activations) to `out_dir/final/`. With `resume`, continue from the
+    checkpoint (made with an equal config) to the same weights an uninterrupted run reaches;
+    `stop_at_step` ends the session there, with a checkpoint. Returns the summary."""
+    torch.set_flush_denormal(True)  # denormal floats make CPU steps many times slower
+    device = pick_device(cfg.device)
+    previous_threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(cfg.num_threads or available_cpus())
+    try:
+        last_step = min(stop_at_step or cfg.total_steps, cfg.total_steps)
+        return _train(cfg, source, device, Path(out_dir), resume, progress, model_name, last_step)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _train(
+    cfg: SaeTrainConfig,
+    source: ActivationSource,
+    device: torch.device,
+    out: Path,
+    resume: bool,
+    progress: bool,
+    model_name: str | None,
+    last_step: int,
+) -> dict[str, Any]:
+    session_start = time.perf_counter()
+    if source.d_in != cfg.sae.d_in:
+        raise ValueError(f"Source has width {source.d_in}, the autoencoder d_in={cfg.sae.d_in}")
+    sae_cfg = cfg.sae.replace(hook_name=cfg.site, hook_layer=cfg.layer, device=str(device))
+    torch.manual_seed(cfg.seed)
+    sae = SparseAutoencoder(sae_cfg.replace(model_name=model_name or sae_cfg.model_name))
+    optimizer = torch.optim.Adam(sae.parameters(), lr=cfg.lr, foreach=True)
+    tracker = DeadLatentTracker(sae_cfg.d_sae, cfg.dead_window_tokens, device)
+    buffer = ShuffleBuffer(source, cfg.batch_size, cfg.buffer_tokens, cfg.seed)
+    checkpoint = out / "checkpoint"
+    prog = _load_checkpoint(checkpoint, cfg, sae, optimizer, tracker) if resume else None
+    if prog is None:
+        prog = _Progress(norm_scaling_factor=_initialise(sae, buffer.buffer(0).to(device), cfg))
+
+    bar = tqdm(total=cfg.total_steps, initial=prog.step, unit="step", disable=not progress)
+    session_tokens, session_time = 0, 0.0
+    sums = torch.zeros(4, device=device, dtype=torch.float64)  # error, variance, l0, tokens
+    while prog.step < last_step:
+        step_start = time.perf_counter()
+        x = buffer.batch(prog.step).to(device, sae.dtype) * prog.norm_scaling_factor
+        t = train_step(sae, optimizer, x, tracker.dead(), prog.step, cfg)
+        tracker.update(t.latents)
+        with torch.no_grad():
+            error, variance = (t.x_hat - x).pow(2).sum(), (x - x.mean(0)).pow(2).sum()
+            l0, n = (t.latents != 0).sum().to(x.dtype), x.new_tensor(len(x))
+            sums += torch.stack([error, variance, l0, n]).double()
+        prog.step += 1
+        if device.type == "cuda" and prog.step % LOG_INTERVAL == 0:
+            torch.cuda.synchronize(device)  # so that the step times add up to the real time
+        elapsed = time.perf_counter() - step_start
+        session_time += elapsed
+        prog.train_time_s += elapsed
+        session_tokens += len(x)
+        bar.update(1)
+
+        done = prog.step == last_step
+        if prog.step % LOG_INTERVAL == 0 or done:
+            error_sum, variance_sum, l0_sum, n_sum = sums.tolist()
+            sums.zero_()
+            entry = {
+                "step": prog.step,
+                "mse": error_sum / n_sum,
+                "l0": l0_sum / n_sum,
+                "explained_variance": 1 - error_sum / max(variance_sum, 1e-12),
+                "dead_fraction": float(tracker.dead().float().mean()),
+            }
+            prog.logs.append(entry)
+            tok_s = f"{session_tokens / session_time:,.0f}"
+            bar.set_postfix(tok_s=tok_s, **{k: f"{entry[k]:.4g}" for k in LOGGED})
+        if prog.step % cfg.checkpoint_interval == 0 or done:
+            prog.wall_time_s += time.perf_counter() - session_start
+            session_start = time.perf_counter()
+            _save_checkpoint(checkpoint, cfg, prog, sae, optimizer, tracker)
+    bar.close()
+    summary = _summary(cfg, prog, device, session_tokens / max(session_time, 1e-9))
+    if summary["finished"]:
+        final = copy.deepcopy(sae)
+        if sae_cfg.normalize_activations == "expected_average_only_in":
+            fold_norm_scaling_factor(final, prog.norm_scaling_factor)
+        save_sae(final, out / "final")
+        (out / "final" / "training_summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def _summary(
+    cfg: SaeTrainConfig, prog: _Progress, device: torch.device, session_tok_s: float
+) -> dict[str, Any]:
+    last = prog.logs[-1] if prog.logs else {}
+    return {
+        "finished": prog.step == cfg.total_steps,
+        "steps": prog.step,
+        "tokens": prog.step * cfg.batch_size,
+        # Of the (scaled) training inputs, over the last logging interval.
+        **{f"final_{k}": last.get(k) for k in ("mse", "l0", "explained_variance", "dead_fraction")},
+        "norm_scaling_factor": prog.norm_scaling_factor,
+        "wall_time_s": prog.wall_time_s,
+        "train_time_s": prog.train_time_s,
+        "tokens_per_second": prog.step * cfg.batch_size / max(prog.train_time_s, 1e-9),
+        "session_tokens_per_second": session_tok_s,
+        "hardware": describe_hardware(device),
+        "train_config": cfg.to_dict(),
+        "logs": prog.logs,
+    }
