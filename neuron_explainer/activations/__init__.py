@@ -1,0 +1,36 @@
+"""The attribution engine: nodes, their four metrics, node tables, ablations, verification.
+
+Entry point: `attribute(model, AttributionRequest(...)) -> AttributionResult`.
+"""
+
+from neuron_explainer.activations.ablations import Ablation
+from neuron_explainer.activations.attribution import (
+    AttributionRequest,
+    AttributionResult,
+    NodeRow,
+    attribute,
+)
+from neuron_explainer.activations.direction import DirectRead, LogitDifference, Objective
+from neuron_explainer.activations.metrics import METRICS, SiteMetrics
+from neuron_explainer.activations.nodes import FAMILIES, Node
+from neuron_explainer.activations.tables import NodeValues, Sides
+from neuron_explainer.activations.verification import Verification, VerifiedNode
+
+__all__ = [
+    "FAMILIES",
+    "METRICS",
+    "Ablation",
+    "AttributionRequest",
+    "AttributionResult",
+    "DirectRead",
+    "LogitDifference",
+    "Node",
+    "NodeRow",
+    "NodeValues",
+    "Objective",
+    "Sides",
+    "SiteMetrics",
+    "Verification",
+    "VerifiedNode",
+    "attribute",
+]

@@ -1,0 +1,162 @@
+"""The node table: the top and bottom k nodes per metric across all families, merged.
+
+Selection is vectorised per site (a top-k per site, then a top-k over the sites' candidates);
+Python only loops over sites, metrics and the listed nodes. Nodes whose metric is not finite
+(NaN: undefined) or that do not exist (`SiteMetrics.valid`) are never selected by that metric.
+Write magnitudes are norms: their bottom k would list dead nodes, so only their top k is taken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, Literal, TypeVar
+
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+from neuron_explainer.activations.metrics import METRICS, MetricName, SiteMetrics, get_family
+from neuron_explainer.activations.nodes import FamilyName, Node
+
+T = TypeVar("T")
+RankOn = Literal["left", "right", "diff"]
+
+
+@dataclass(frozen=True)
+class Sides(Generic[T]):
+    """A value of the left run, and where there are two runs, of the right run and left - right."""
+
+    left: T
+    right: T | None = None
+    diff: T | None = None
+
+
+@dataclass(frozen=True)
+class NodeValues:
+    activation: float
+    write_magnitude: float
+    direct_effect: float
+    total_effect: float
+
+
+@dataclass(frozen=True)
+class ListedNode:
+    node: Node
+    values: Sides[NodeValues]
+    ranked_by: tuple[str, ...]  # e.g. ("total_effect:top", "activation:bottom")
+
+
+def ranking_view(site: SiteMetrics, metric: MetricName, rank_on: RankOn) -> Tensor:
+    """The metric of every node of the site as ranked: row 0 (left), row 1 (right) or their
+    difference, in the site's node layout."""
+    values = site.get(metric)
+    if rank_on != "left" and values.shape[0] < 2:
+        raise ValueError(f"rank_on={rank_on!r} needs two runs")
+    if rank_on == "left":
+        return values[0]
+    if rank_on == "right":
+        return values[1]
+    return values[0] - values[1]
+
+
+def select_nodes(
+    sites: Sequence[SiteMetrics], k: int, rank_on: RankOn = "left"
+) -> list[ListedNode]:
+    """Top k and bottom k nodes per metric across `sites`, each listed once with every metric,
+    ordered by the ranked total effect, largest first."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    reasons: dict[tuple[int, int], list[str]] = {}
+    for metric in METRICS:
+        for direction in ("top", "bottom"):
+            if metric == "write_magnitude" and direction == "bottom":
+                continue
+            sign = 1.0 if direction == "top" else -1.0
+            for site_i, flat in _top_k(sites, metric, rank_on, sign, k):
+                reasons.setdefault((site_i, flat), []).append(f"{metric}:{direction}")
+    listed = _gather(sites, reasons, rank_on)
+    return sorted(listed, key=lambda n: -_rank_value(n, rank_on))
+
+
+def _top_k(
+    sites: Sequence[SiteMetrics], metric: MetricName, rank_on: RankOn, sign: float, k: int
+) -> list[tuple[int, int]]:
+    values, site_ids, flat_ids = [], [], []
+    for site_i, site in enumerate(sites):
+        view = ranking_view(site, metric, rank_on).flatten() * sign
+        usable = site.valid.flatten() & view.isfinite()
+        view = view.masked_fill(~usable, float("-inf"))
+        top, idx = view.topk(min(k, view.numel()))
+        keep = top.isfinite()
+        values.append(top[keep])
+        flat_ids.append(idx[keep])
+        site_ids.append(torch.full_like(idx[keep], site_i))
+    if not values:
+        return []
+    all_values = torch.cat(values)
+    chosen = all_values.topk(min(k, all_values.numel())).indices
+    return list(
+        zip(torch.cat(site_ids)[chosen].tolist(), torch.cat(flat_ids)[chosen].tolist(), strict=True)
+    )
+
+
+def _gather(
+    sites: Sequence[SiteMetrics], reasons: dict[tuple[int, int], list[str]], rank_on: RankOn
+) -> list[ListedNode]:
+    listed = []
+    for site_i, site in enumerate(sites):
+        flats = [flat for (s, flat) in reasons if s == site_i]
+        if not flats:
+            continue
+        idx = torch.tensor(flats, dtype=torch.long)
+        shape = site.valid.shape
+        per_metric = {m: site.get(m).flatten(1)[:, idx].tolist() for m in METRICS}  # [batch][n]
+        batch = site.activation.shape[0]
+        for j, flat in enumerate(flats):
+            rows = [NodeValues(*(per_metric[m][r][j] for m in METRICS)) for r in range(batch)]
+            index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), shape))
+            listed.append(
+                ListedNode(
+                    node=site.site.node(index),
+                    values=_sides(rows),
+                    ranked_by=tuple(reasons[(site_i, flat)]),
+                )
+            )
+    return listed
+
+
+def _sides(rows: list[NodeValues]) -> Sides[NodeValues]:
+    if len(rows) == 1:
+        return Sides(rows[0])
+    left, right = rows[0], rows[1]
+    diff = NodeValues(*(getattr(left, m) - getattr(right, m) for m in METRICS))
+    return Sides(left, right, diff)
+
+
+def _rank_value(listed: ListedNode, rank_on: RankOn) -> float:
+    values = getattr(listed.values, rank_on)
+    assert values is not None
+    total: float = values.total_effect
+    return total if total == total else float("-inf")  # NaN last
+
+
+def token_sums(
+    sites: Sequence[SiteMetrics], families: Sequence[FamilyName], batch: int, pos: int
+) -> dict[FamilyName, Sides[list[float]]]:
+    """Per family, the total effects of its nodes summed per token (heads: per key token)."""
+    out = {}
+    for family in families:
+        total: Float[Tensor, "batch pos"] | None = None
+        for site in sites:
+            if site.site.family == family:
+                sums = get_family(family).token_sums(site.total_effect)
+                total = sums if total is None else total + sums
+        if total is None:  # a family with no sites in this model (e.g. no autoencoders)
+            total = torch.zeros(batch, pos)
+        rows = total.tolist()
+        if len(rows) == 1:
+            out[family] = Sides(rows[0])
+        else:
+            out[family] = Sides(rows[0], rows[1], (total[0] - total[1]).tolist())
+    return out

@@ -1,0 +1,203 @@
+"""Tables over the vocabulary: next-token logits, and the tokens a node promotes or reads.
+
+Output tokens of a node: its write direction w (per unit activation) read by the unembedding
+along the direct path, through the final LayerNorm's centring and weight with its scale left
+out: scores = (P w ⊙ ln_final.w) @ W_U. Write directions: W_E[token] (embedding), W_out[i]
+(neuron), v[k, h] @ W_O[h] (head pair, from the left run), the latent's write direction
+(`metrics.latent_write_directions`; none for autoencoders on MLP pre-activations).
+
+Input tokens of a neuron or latent, an approximation: the token embeddings read directly by
+the node's input direction r, ignoring position embeddings, earlier layers and the LayerNorm
+scale: scores = W_E @ r, with r = P (ln2.w ⊙ W_in[:, i]) for a neuron, the encoder column
+W_enc[:, j] for a latent of an autoencoder on the residual stream, and P (ln2.w ⊙ W_in W_enc[:, j])
+for one on MLP pre-activations. Other nodes have no input tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+
+from neuron_explainer.activations.metrics import block, latent_write_directions, mlp
+from neuron_explainer.activations.nodes import LATENT_SUFFIX, Node
+from neuron_explainer.models.sae_splice import spliced_saes
+from neuron_explainer.models.transformer import Transformer
+
+CHUNK = 256  # nodes per [chunk, d_vocab] score matrix
+
+
+@dataclass(frozen=True)
+class TokenScore:
+    token: int
+    string: str
+    value: float
+
+
+@dataclass(frozen=True)
+class TokenLogit:
+    token: int
+    string: str
+    logit: float
+    probability: float
+    rank: int  # 0 for the most likely next token
+    role: Literal["target", "distractor"] | None
+
+
+@dataclass(frozen=True)
+class NodeTokens:
+    output_top: list[TokenScore] | None
+    output_bottom: list[TokenScore] | None
+    input_top: list[TokenScore] | None
+
+
+def token_strings(model: Transformer, ids: Sequence[int]) -> list[str]:
+    """Display strings of tokens; `<id>` when the model has no tokenizer."""
+    if model.tokenizer is None:
+        return [f"<{int(i)}>" for i in ids]
+    return model.tokenizer.token_strings([int(i) for i in ids])
+
+
+def next_token_logits(
+    model: Transformer,
+    logits: Float[Tensor, " d_vocab"],
+    n: int,
+    targets: Sequence[int],
+    distractors: Sequence[int],
+) -> list[TokenLogit]:
+    """The n most likely next tokens, then any target or distractor not among them."""
+    probs = logits.double().softmax(-1)
+    order = logits.argsort(descending=True)
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(order.numel(), device=order.device)
+    shown = order[:n].tolist()
+    shown += [t for t in [*targets, *distractors] if t not in shown]
+    strings = token_strings(model, shown)
+    roles: dict[int, Literal["target", "distractor"]] = {d: "distractor" for d in distractors}
+    roles.update({t: "target" for t in targets})
+    return [
+        TokenLogit(t, s, float(logits[t]), float(probs[t]), int(rank[t]), roles.get(t))
+        for t, s in zip(shown, strings, strict=True)
+    ]
+
+
+def node_token_tables(
+    model: Transformer,
+    nodes: Sequence[Node],
+    tokens: Int[Tensor, " pos"],
+    cache: Mapping[str, Tensor],
+    n: int,
+) -> list[NodeTokens]:
+    """Output tokens (top and bottom n) and input tokens (top n) of each node; `cache` holds the
+    left run's activations (batch row 0), from which head write directions are taken."""
+    if not nodes:
+        return []
+    with torch.no_grad():
+        out_dirs = _centre(_write_directions(model, nodes, tokens, cache)) * _ln_weight(model, None)
+        in_dirs = _read_directions(model, nodes)
+        W_U, W_E = model.W_U.detach(), model.W_E.detach()
+        tops, bottoms, inputs = [], [], []
+        for start in range(0, len(nodes), CHUNK):
+            chunk = slice(start, start + CHUNK)
+            out_scores = out_dirs[chunk] @ W_U  # [chunk, d_vocab]
+            tops += _top(model, out_scores, n)
+            bottoms += _top(model, -out_scores, n, negate=True)
+            inputs += _top(model, in_dirs[chunk] @ W_E.T, n)
+    return [NodeTokens(*row) for row in zip(tops, bottoms, inputs, strict=True)]
+
+
+def _top(
+    model: Transformer, scores: Float[Tensor, "n d_vocab"], n: int, negate: bool = False
+) -> list[list[TokenScore] | None]:
+    values, ids = scores.topk(min(n, scores.shape[-1]), dim=-1)
+    sign = -1.0 if negate else 1.0
+    out: list[list[TokenScore] | None] = []
+    for row_values, row_ids, defined in zip(
+        values.tolist(), ids.tolist(), scores.isfinite().all(-1).tolist(), strict=True
+    ):
+        strings = token_strings(model, row_ids)
+        out.append(
+            [
+                TokenScore(t, s, sign * v)
+                for t, s, v in zip(row_ids, strings, row_values, strict=True)
+            ]
+            if defined
+            else None
+        )
+    return out
+
+
+def _ln_weight(model: Transformer, layer: int | None) -> Tensor | float:
+    ln = model.ln_final if layer is None else block(model, layer).ln2
+    w = None if ln is None else ln.w
+    return 1.0 if w is None else w.detach()
+
+
+def _centre(x: Float[Tensor, "n d_model"]) -> Float[Tensor, "n d_model"]:
+    return x - x.mean(-1, keepdim=True)
+
+
+def _ids(model: Transformer, values: list[int]) -> Tensor:
+    return torch.tensor(values, dtype=torch.long, device=model.device)
+
+
+def _groups(nodes: Sequence[Node]) -> dict[tuple[str, str], list[int]]:
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, node in enumerate(nodes):
+        groups.setdefault((node.family, node.site), []).append(i)
+    return groups
+
+
+def _write_directions(
+    model: Transformer, nodes: Sequence[Node], tokens: Tensor, cache: Mapping[str, Tensor]
+) -> Float[Tensor, "n d_model"]:
+    out = torch.full(
+        (len(nodes), model.cfg.d_model), float("nan"), dtype=model.dtype, device=model.device
+    )
+    for (family, site), members in _groups(nodes).items():
+        idx = _ids(model, members)
+        index = _ids(model, [nodes[i].index for i in members])
+        token = _ids(model, [nodes[i].token for i in members])
+        layer = nodes[members[0]].layer
+        if family == "embedding":
+            out[idx] = model.W_E.detach()[tokens[token]]
+        elif family == "neuron":
+            out[idx] = mlp(model, layer).W_out.detach()[index]
+        elif family == "head":
+            key = _ids(model, [nodes[i].key_token or 0 for i in members])
+            v = cache[site.replace("hook_pattern", "hook_v")][0, key, index]  # [m, d_head]
+            W_O = block(model, layer).attn.W_O.detach()[index]  # [m, d_head, d_model]
+            out[idx] = torch.einsum("me,med->md", v, W_O)
+        else:
+            W = latent_write_directions(model, site.removesuffix(LATENT_SUFFIX))
+            if W is not None:
+                out[idx] = W[index]
+    return out
+
+
+def _read_directions(model: Transformer, nodes: Sequence[Node]) -> Float[Tensor, "n d_model"]:
+    out = torch.full(
+        (len(nodes), model.cfg.d_model), float("nan"), dtype=model.dtype, device=model.device
+    )
+    for (family, site), members in _groups(nodes).items():
+        idx = _ids(model, members)
+        index = _ids(model, [nodes[i].index for i in members])
+        layer = nodes[members[0]].layer
+        if family == "neuron":
+            out[idx] = _centre(
+                mlp(model, layer).W_in.detach()[:, index].T * _ln_weight(model, layer)
+            )
+        elif family == "latent":
+            splice_site = site.removesuffix(LATENT_SUFFIX)
+            W_enc = spliced_saes(model)[splice_site].W_enc.detach()[:, index]  # [d_in, m]
+            if splice_site.endswith("mlp.hook_pre"):
+                out[idx] = _centre(
+                    (mlp(model, layer).W_in.detach() @ W_enc).T * _ln_weight(model, layer)
+                )
+            elif "hook_resid" in splice_site:
+                out[idx] = W_enc.T
+    return out

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import pytest
+
+from neuron_explainer.activations.nodes import Node, NodeSite, write_sublayer
+
+
+@pytest.mark.parametrize(
+    "node, node_id",
+    [
+        (Node.embedding(4), "embedding:hook_embed:4:0"),
+        (Node.neuron(0, 3, 17), "neuron:blocks.0.mlp.hook_post:3:17"),
+        (Node.head(1, 2, 5, 3), "head:blocks.1.attn.hook_pattern:5:2:3"),
+        (
+            Node.latent("blocks.0.hook_resid_post", 6, 40),
+            "latent:blocks.0.hook_resid_post.hook_sae_acts_post:6:40",
+        ),
+    ],
+)
+def test_ids_round_trip(node: Node, node_id: str) -> None:
+    assert node.id == node_id
+    assert Node.parse(node_id) == node
+    site = NodeSite(node.family, node.site)
+    assert site.node(site.index(node)) == node
+
+
+def test_layers() -> None:
+    assert Node.embedding(0).layer is None
+    assert Node.head(1, 0, 2, 2).layer == 1
+    assert Node.latent("blocks.3.mlp.hook_post", 0, 0).layer == 3
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["neuron:blocks.0.mlp.hook_post:3", "cell:x:1:2", "neuron:blocks.0.mlp.hook_post:a:2", ""],
+)
+def test_bad_ids_raise(bad: str) -> None:
+    with pytest.raises(ValueError):
+        Node.parse(bad)
+
+
+def test_invalid_nodes_raise() -> None:
+    with pytest.raises(ValueError, match="key_token"):
+        Node("head", "blocks.0.attn.hook_pattern", 3, 1)
+    with pytest.raises(ValueError, match="key token comes at or before"):
+        Node.head(0, 1, 2, 3)
+    with pytest.raises(ValueError, match="non-negative"):
+        Node.neuron(0, -1, 2)
+
+
+def test_residual_stream_order_of_writes() -> None:
+    order = [
+        "hook_embed",
+        "blocks.0.hook_resid_pre.hook_sae_acts_post",
+        "blocks.0.attn.hook_pattern",
+        "blocks.0.mlp.hook_post",
+        "blocks.1.attn.hook_pattern",
+        "blocks.1.hook_mlp_out.hook_sae_acts_post",
+    ]
+    values = [write_sublayer(s) for s in order]
+    assert values == sorted(values) and values == [0, 0, 1, 2, 3, 4]
+    # A residual-stream autoencoder before layer 1's attention holds everything written before.
+    assert write_sublayer("blocks.1.hook_resid_pre") == write_sublayer("blocks.0.mlp.hook_post")
+    with pytest.raises(ValueError):
+        write_sublayer("ln_final.hook_scale")
