@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from neuron_explainer.models.tokenizers import HfTokenizer, Tokenizer, gpt2_tokenizer
+from tests.tiny_tokenizer import train_tiny_tokenizer
 
 IOI = "When Mary and John went to the store, John gave a drink to"
 IOI_IDS = [2215, 5335, 290, 1757, 1816, 284, 262, 3650, 11, 1757, 2921, 257, 4144, 284]
@@ -18,20 +19,7 @@ TEXTS = [
 
 
 def _train_tiny_hf_tokenizer(path: Path) -> HfTokenizer:
-    from tokenizers import Tokenizer as RustTokenizer
-    from tokenizers import decoders, models, pre_tokenizers, trainers
-
-    tok = RustTokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=["<|endoftext|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator(TEXTS * 20, trainer=trainer)
-    tok.save(str(path))
-    return HfTokenizer.from_file(path)
+    return train_tiny_tokenizer(TEXTS, 400, path)
 
 
 @pytest.fixture(scope="module", params=["gpt2", "hf"])

@@ -32,6 +32,7 @@ from neuron_explainer.training.eval_model import (
     unigram_log_probs,
     validation_loss,
 )
+from tests.tiny_tokenizer import train_tiny_tokenizer
 
 TEXTS = [
     "def f(x):\n    return g(x) + f()\n",
@@ -43,21 +44,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def tokenizer(tmp_path_factory: pytest.TempPathFactory) -> HfTokenizer:
-    from tokenizers import Tokenizer as RustTokenizer
-    from tokenizers import decoders, models, pre_tokenizers, trainers
-
-    tok = RustTokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=320,
-        special_tokens=["<|endoftext|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator(TEXTS * 20, trainer=trainer)
-    path = tmp_path_factory.mktemp("tok") / "tokenizer.json"
-    tok.save(str(path))
-    return HfTokenizer.from_file(path)
+    return train_tiny_tokenizer(TEXTS, 320, tmp_path_factory.mktemp("tok") / "tokenizer.json")
 
 
 def tiny_model(tokenizer: HfTokenizer, seed: int = 0, n_ctx: int = 32) -> Transformer:
