@@ -12,7 +12,7 @@ later forward pass.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from torch import Tensor
@@ -128,9 +128,6 @@ class HookRegistry:
 
     def any_attached(self) -> bool:
         return any(p.fwd_fns or p.bwd_fns for p in self._points.values())
-
-    def attached(self, names: Iterable[str]) -> bool:
-        return any(self._points[n].fwd_fns or self._points[n].bwd_fns for n in names)
 
     @contextmanager
     def attach(

@@ -190,8 +190,6 @@ class Attention(nn.Module):
                 attn_mask=mask.mask,
                 is_causal=mask.mask is None and mask.query_len == mask.key_len,
             ).transpose(1, 2)
-            if mask.mask is None and mask.query_len != mask.key_len and mask.query_len != 1:
-                raise AssertionError("unreachable: cached attention always carries a mask")
         z = self.hook_z(z)
         return affine(z.reshape(batch, pos, h * dh), self.W_O.view(h * dh, -1), self.b_O)
 
