@@ -11,6 +11,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 def _models(args: argparse.Namespace) -> int:
     from neuron_explainer.models import registry
+    from neuron_explainer.models.sae_registry import sae_entries
 
     rows = []
     for entry in registry.all_entries():
@@ -19,8 +20,12 @@ def _models(args: argparse.Namespace) -> int:
         status = "available" if available else "missing"
         rows.append((entry.name + default, entry.source, status, entry.description, where))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    for row in rows:
+    for row, entry in zip(rows, registry.all_entries(), strict=True):
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)), row[4])
+        if row[2] == "available":
+            for sae in sae_entries(entry.name):
+                k = f", k {sae.k}" if sae.k else ""
+                print(f"    autoencoder {sae.site}: {sae.architecture}, {sae.d_sae} latents{k}")
     return 0
 
 

@@ -14,11 +14,13 @@ from neuron_explainer.activations.direction import DirectRead, LogitDifference, 
 from neuron_explainer.activations.metrics import METRICS, SiteMetrics
 from neuron_explainer.activations.nodes import FAMILIES, Node
 from neuron_explainer.activations.tables import NodeValues, Sides
+from neuron_explainer.activations.tracing import TRACE_KINDS, Trace
 from neuron_explainer.activations.verification import Verification, VerifiedNode
 
 __all__ = [
     "FAMILIES",
     "METRICS",
+    "TRACE_KINDS",
     "Ablation",
     "AttributionRequest",
     "AttributionResult",
@@ -30,6 +32,7 @@ __all__ = [
     "Objective",
     "Sides",
     "SiteMetrics",
+    "Trace",
     "Verification",
     "VerifiedNode",
     "attribute",

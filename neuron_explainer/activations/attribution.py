@@ -12,6 +12,9 @@ Differences are left - right.
 
 The quantity whose gradient is taken is pluggable (`AttributionRequest.objective`, see
 `direction.Objective`); by default it is the logit difference of the targets and distractors.
+`AttributionRequest.trace` traces a node upstream instead: the objective is then that node's
+pre-activation (or a head pair's query, key, score or value path, see `tracing`), and the node
+table lists only nodes upstream of it.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from neuron_explainer.activations.tables import (
     select_nodes,
     token_sums,
 )
+from neuron_explainer.activations.traced_quantities import TracedQuantity
+from neuron_explainer.activations.tracing import Trace, trace_objective, traced_metrics
 from neuron_explainer.activations.verification import Verification, verify_by_ablation
 from neuron_explainer.activations.vocab import (
     NodeTokens,
@@ -67,6 +72,7 @@ class AttributionRequest:
     rank_on: RankOn = "left"
     verify: int = 0  # verify this many listed nodes (largest |total effect|) by real ablation
     objective: Objective | None = field(default=None, compare=False)  # default: logit difference
+    trace: Trace | None = None  # trace this node upstream (the objective is its quantity)
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,7 @@ def attribute(model: Transformer, request: AttributionRequest) -> AttributionRes
     targets = resolve_tokens(model, request.targets, "Target")
     distractors = resolve_tokens(model, request.distractors, "Distractor")
     logit_diff = LogitDifference(targets, distractors, position)
-    objective = request.objective if request.objective is not None else logit_diff
+    objective = _objective(model, request, logit_diff, pos)
 
     source = None
     if request.source_prompt is not None:
@@ -172,6 +178,8 @@ def compute_metrics(
     metrics = [
         family.metrics(model, site, run.cache, run.grads[site.site], read) for family, site in sites
     ]
+    if isinstance(objective, TracedQuantity):  # further reads; downstream nodes left out
+        metrics = traced_metrics(model, objective, run, metrics)
     return run, metrics
 
 
@@ -201,6 +209,19 @@ def resolve_position(position: int, pos: int) -> int:
     if not 0 <= resolved < pos:
         raise ValueError(f"position {position} is outside a prompt of {pos} tokens")
     return resolved
+
+
+def _objective(
+    model: Transformer, request: AttributionRequest, logit_diff: LogitDifference, pos: int
+) -> Objective:
+    if request.trace is None:
+        return request.objective if request.objective is not None else logit_diff
+    if request.objective is not None:
+        raise ValueError(
+            "Give a trace or an objective, not both: a trace sets the objective to the traced "
+            f"quantity, and the request also has objective {request.objective.name!r}"
+        )
+    return trace_objective(model, request.trace, pos, logit_diff)
 
 
 def _right_run(

@@ -112,6 +112,32 @@ def _bundle_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bundle_sae(args: argparse.Namespace) -> int:
+    """Copy a trained autoencoder beside a bundled model, with a card of its metrics."""
+    from neuron_explainer.models.sae_io import SAE_CFG_FILENAME, SAE_WEIGHTS_FILENAME, load_sae
+    from neuron_explainer.models.sae_registry import CARD_FILENAME, SAES_DIRNAME, model_directory
+
+    final = Path(args.run_dir) / "final"
+    site = load_sae(final).cfg.hook_name
+    if site is None:
+        raise ValueError(f"{final / SAE_CFG_FILENAME} names no hook (metadata.hook_name)")
+    summary = json.loads((final / "training_summary.json").read_text())
+    metrics = json.loads(Path(args.eval_json).read_text())
+    target = model_directory(args.model) / SAES_DIRNAME / site
+    target.mkdir(parents=True, exist_ok=True)
+    for name in (SAE_CFG_FILENAME, SAE_WEIGHTS_FILENAME):
+        shutil.copyfile(final / name, target / name)
+    card = {
+        "model": args.model,
+        "site": site,
+        "training": {k: v for k, v in summary.items() if k != "logs"},
+        "evaluation": metrics,
+    }
+    (target / CARD_FILENAME).write_text(json.dumps(card, indent=2) + "\n")
+    print(f"bundled the autoencoder at {site} into {target}")
+    return 0
+
+
 # Flags of `tdb train-sae` passed to SaeTrainConfig when given, else its defaults apply.
 SAE_TRAIN_OPTIONS = (
     "batch_size",
@@ -241,6 +267,12 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--eval-json", required=True)
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
     p.set_defaults(handler=_bundle_model)
+
+    p = sub.add_parser("bundle-sae", help="copy a trained autoencoder beside its model")
+    p.add_argument("run_dir", help="train-sae run directory (holds final/)")
+    p.add_argument("model", help="registry name or model directory")
+    p.add_argument("--eval-json", required=True, help="output of tdb eval-sae --out")
+    p.set_defaults(handler=_bundle_sae)
 
     p = sub.add_parser("train-sae", help="train a sparse autoencoder on a model's activations")
     p.add_argument("--model", default=None, help="registry name or model directory")

@@ -58,6 +58,7 @@ from neuron_explainer.training.sae_activations import (
     ShuffleBuffer,
     site_layer,
 )
+from neuron_explainer.training.sae_sparse_step import topk_forward
 from neuron_explainer.training.train_model import (
     available_cpus,
     describe_hardware,
@@ -181,21 +182,45 @@ B_DEC_INITS: dict[str, Callable[[Tensor], Tensor]] = {
 @dataclass
 class StepTensors:
     """What a sparsity loss may read: one step's tensors (scaled inputs), the latents that were
-    dead before it, and the warm-up scale of the sparsity coefficient."""
+    dead before it, and the warm-up scale of the sparsity coefficient. The latents are dense
+    (`latents`), or, from the sparse TopK step, the k chosen per token (`indices`, `values`)."""
 
     x: Tensor  # [batch, d_in]
     pre: Tensor  # [batch, d_sae]
-    latents: Tensor  # [batch, d_sae]
+    latents: Tensor | None  # [batch, d_sae]
     x_hat: Tensor  # [batch, d_in]
     dead: Tensor  # [d_sae], bool
     sparsity_scale: float
+    indices: Tensor | None = None  # [batch, k]
+    values: Tensor | None = None  # [batch, k], >= 0
+
+    def dense_latents(self) -> Float[Tensor, "batch d_sae"]:
+        if self.latents is not None:
+            return self.latents
+        assert self.indices is not None and self.values is not None
+        return torch.zeros_like(self.pre).scatter_(-1, self.indices, self.values)
+
+    def fired(self) -> Bool[Tensor, " d_sae"]:
+        """Latents non-zero on some token of the batch."""
+        if self.latents is not None:
+            return (self.latents != 0).any(0)
+        assert self.indices is not None and self.values is not None
+        fired = torch.zeros(self.pre.shape[-1], dtype=torch.bool, device=self.pre.device)
+        return fired.index_fill_(0, self.indices[self.values > 0], True)
+
+    def n_active(self) -> Tensor:
+        """Non-zero latents over the batch (the sum of the tokens' L0)."""
+        if self.latents is not None:
+            return (self.latents != 0).sum()
+        assert self.values is not None
+        return (self.values > 0).sum()
 
 
 SparsityLoss = Callable[[SparseAutoencoder, StepTensors, SaeTrainConfig], Tensor]
 
 
 def _l1_loss(sae: SparseAutoencoder, t: StepTensors, cfg: SaeTrainConfig) -> Tensor:
-    return t.sparsity_scale * cfg.l1_coefficient * l1_penalty(t.latents, sae.W_dec)
+    return t.sparsity_scale * cfg.l1_coefficient * l1_penalty(t.dense_latents(), sae.W_dec)
 
 
 def _auxk_loss(sae: SparseAutoencoder, t: StepTensors, cfg: SaeTrainConfig) -> Tensor:
@@ -223,9 +248,9 @@ class DeadLatentTracker:
         self.window = window
         self.tokens_since_fired = torch.zeros(d_sae, dtype=torch.int64, device=device)
 
-    def update(self, latents: Float[Tensor, "batch d_sae"]) -> None:
-        fired = (latents != 0).any(0)
-        self.tokens_since_fired = (self.tokens_since_fired + len(latents)).masked_fill(fired, 0)
+    def update(self, fired: Bool[Tensor, " d_sae"], n_tokens: int) -> None:
+        """After a batch of `n_tokens` tokens on which the latents `fired` were non-zero."""
+        self.tokens_since_fired = (self.tokens_since_fired + n_tokens).masked_fill(fired, 0)
 
     def dead(self) -> Bool[Tensor, " d_sae"]:
         return self.tokens_since_fired >= self.window
@@ -243,6 +268,21 @@ def normalize_decoder_rows(W_dec: Float[Tensor, "d_sae d_in"]) -> None:
     W_dec /= W_dec.norm(dim=-1, keepdim=True).clamp_min(1e-12)
 
 
+def dense_loss(
+    sae: SparseAutoencoder,
+    x: Float[Tensor, "batch d_in"],
+    dead: Bool[Tensor, " d_sae"],
+    step: int,
+    cfg: SaeTrainConfig,
+) -> tuple[StepTensors, Tensor]:
+    """The step's tensors and loss through the autoencoder's own (dense) forward."""
+    pre = sae.encode_pre_act(x)
+    latents = sae.activate(pre)
+    t = StepTensors(x, pre, latents, sae.decode(latents), dead, sparsity_scale(step, cfg))
+    loss = reconstruction_loss(t.x_hat, x) + SPARSITY_LOSSES[sae.cfg.architecture](sae, t, cfg)
+    return t, loss
+
+
 def train_step(
     sae: SparseAutoencoder,
     optimizer: torch.optim.Optimizer,
@@ -250,14 +290,19 @@ def train_step(
     dead: Bool[Tensor, " d_sae"],
     step: int,
     cfg: SaeTrainConfig,
+    dense: bool = False,
 ) -> StepTensors:
-    """One Adam update on a batch of (scaled) inputs; returns its tensors, detached."""
+    """One Adam update on a batch of (scaled) inputs; returns its tensors, detached. TopK takes
+    the sparse path (`sae_sparse_step`, same gradients, fewer products), the rest `dense_loss`."""
     for group in optimizer.param_groups:
         group["lr"] = lr_at(step, cfg)
-    pre = sae.encode_pre_act(x)
-    latents = sae.activate(pre)
-    t = StepTensors(x, pre, latents, sae.decode(latents), dead, sparsity_scale(step, cfg))
-    loss = reconstruction_loss(t.x_hat, x) + SPARSITY_LOSSES[sae.cfg.architecture](sae, t, cfg)
+    if sae.cfg.architecture == "topk" and not dense:
+        out = topk_forward(sae, x, dead, cfg.k_aux)
+        t = StepTensors(x, out.pre, None, out.x_hat, dead, sparsity_scale(step, cfg))
+        t.indices, t.values = out.indices, out.values
+        loss = out.reconstruction + cfg.aux_coefficient * out.auxk
+    else:
+        t, loss = dense_loss(sae, x, dead, step, cfg)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if cfg.unit_norm_decoder:
@@ -266,7 +311,8 @@ def train_step(
     optimizer.step()
     if cfg.unit_norm_decoder:
         normalize_decoder_rows(sae.W_dec)
-    t.pre, t.latents, t.x_hat = pre.detach(), latents.detach(), t.x_hat.detach()
+    t.pre, t.x_hat = t.pre.detach(), t.x_hat.detach()
+    t.latents = None if t.latents is None else t.latents.detach()
     return t
 
 
@@ -432,10 +478,10 @@ def _train(
         step_start = time.perf_counter()
         x = buffer.batch(prog.step).to(device, sae.dtype) * prog.norm_scaling_factor
         t = train_step(sae, optimizer, x, tracker.dead(), prog.step, cfg)
-        tracker.update(t.latents)
+        tracker.update(t.fired(), len(x))
         with torch.no_grad():
             error, variance = (t.x_hat - x).pow(2).sum(), (x - x.mean(0)).pow(2).sum()
-            l0, n = (t.latents != 0).sum().to(x.dtype), x.new_tensor(len(x))
+            l0, n = t.n_active().to(x.dtype), x.new_tensor(len(x))
             sums += torch.stack([error, variance, l0, n]).double()
         prog.step += 1
         if device.type == "cuda" and prog.step % LOG_INTERVAL == 0:

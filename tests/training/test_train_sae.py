@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 
 from neuron_explainer.cli import main
 from neuron_explainer.models.sae_io import load_sae
+from neuron_explainer.models.sae_registry import load_model_sae, load_model_saes, sae_entries
 from neuron_explainer.models.sparse_autoencoder import SaeConfig, SparseAutoencoder
 from neuron_explainer.training.sae_activations import ShuffleBuffer
 from neuron_explainer.training.train_sae import (
@@ -169,13 +170,13 @@ def test_decoder_constraint_keeps_rows_on_the_unit_sphere() -> None:
 
 def test_dead_latent_tracker_counts_tokens_since_firing() -> None:
     tracker = DeadLatentTracker(d_sae=3, window=10, device=torch.device("cpu"))
-    fires_first = torch.tensor([[1.0, 2.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0, 0, 0]])
-    fires_never = torch.tensor([[3.0, 0.0, 0.0]]).expand(4, 3)
-    tracker.update(fires_first)  # latent 2 has not fired in 4 tokens
+    fires_first = torch.tensor([True, True, False])
+    fires_never = torch.tensor([True, False, False])
+    tracker.update(fires_first, 4)  # latent 2 has not fired in 4 tokens
     assert tracker.tokens_since_fired.tolist() == [0, 0, 4]
-    tracker.update(fires_never)
+    tracker.update(fires_never, 4)
     assert tracker.tokens_since_fired.tolist() == [0, 4, 8] and not tracker.dead().any()
-    tracker.update(fires_never)
+    tracker.update(fires_never, 4)
     assert tracker.tokens_since_fired.tolist() == [0, 8, 12]
     assert tracker.dead().tolist() == [False, False, True]
 
@@ -249,3 +250,12 @@ def test_train_and_eval_through_tdb_on_a_tiny_model(
     assert result["site"] == site and result["n_tokens"] == 480
     assert 0 < result["l0"] <= 8 and len(result["feature_density"]) == 128
     assert result["ce_loss_score"] is not None and result["kl_div_score"] is not None
+
+    assert main(["bundle-sae", str(out), str(model_dir), "--eval-json", str(report)]) == 0
+    (entry,) = sae_entries(model_dir)
+    assert (entry.site, entry.architecture, entry.d_sae, entry.k) == (site, "topk", 128, 8)
+    assert entry.card["evaluation"]["n_tokens"] == 480 and entry.card["training"]["finished"]
+    bundled = load_model_saes(model_dir)
+    torch.testing.assert_close(bundled[site].W_enc, sae.W_enc)
+    with pytest.raises(KeyError, match=f"ships no autoencoder at 'blocks.0.mlp.hook_post'.*{site}"):
+        load_model_sae(model_dir, "blocks.0.mlp.hook_post")
