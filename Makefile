@@ -33,6 +33,8 @@ test: check
 
 bench: install
 	HF_HUB_OFFLINE=1 $(PY) bench/bench_models.py
+	HF_HUB_OFFLINE=1 $(PY) bench/bench_attribution.py
+	HF_HUB_OFFLINE=1 $(PY) bench/bench_sae.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

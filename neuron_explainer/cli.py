@@ -61,6 +61,36 @@ def _hooks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _investigate(args: argparse.Namespace) -> int:
+    """Run the default investigations (or one) with verification by real ablation."""
+    import json
+
+    from neuron_explainer.activations import attribute
+    from neuron_explainer.activations.investigations import DEFAULT_SUITE, load_investigations
+    from neuron_explainer.models import Transformer
+
+    path = args.suite or DEFAULT_SUITE
+    suite = [i for i in load_investigations(path) if args.id in (None, i.id)]
+    if not suite:
+        raise ValueError(f"No investigation {args.id!r} in {path}")
+    models: dict[str, Transformer] = {}
+    for inv in suite:
+        model = models.setdefault(inv.model, Transformer.from_pretrained(inv.model))
+        result = attribute(model, inv.request(k=args.k, verify=args.verify))
+        top = max(result.nodes, key=lambda row: row.values.left.total_effect)
+        verification = result.verification
+        row = {
+            "id": inv.id,
+            "logit_diff": round(result.logit_diff.left, 4),
+            "top_node": top.node.id,
+            "top_total_effect": round(top.values.left.total_effect, 4),
+            "verified_nodes": 0 if verification is None else len(verification.nodes),
+            "pearson": None if verification is None else verification.pearson,
+        }
+        print(json.dumps(row))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tdb", description="Transformer Debugger")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -80,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("hooks", help="list a model's hook names and shapes (on a 4-token input)")
     p.add_argument("model", nargs="?", default=None, help="registry name or model directory")
     p.set_defaults(handler=_hooks)
+
+    p = sub.add_parser("investigate", help="run the default investigations with verification")
+    p.add_argument("--id", default=None, help="only this investigation")
+    p.add_argument("--suite", default=None, help="investigations JSON (default: the project's)")
+    p.add_argument("--k", type=int, default=10, help="top and bottom k per metric")
+    p.add_argument("--verify", type=int, default=20, help="nodes verified by real ablation")
+    p.set_defaults(handler=_investigate)
 
     from neuron_explainer.training.commands import add_commands
 

@@ -69,36 +69,42 @@ def select_nodes(
         raise ValueError(f"k must be at least 1, got {k}")
     reasons: dict[tuple[int, int], list[str]] = {}
     for metric in METRICS:
-        for direction in ("top", "bottom"):
-            if metric == "write_magnitude" and direction == "bottom":
-                continue
-            sign = 1.0 if direction == "top" else -1.0
-            for site_i, flat in _top_k(sites, metric, rank_on, sign, k):
+        directions = ("top",) if metric == "write_magnitude" else ("top", "bottom")
+        for direction, chosen in zip(
+            directions, _extremes(sites, metric, rank_on, k), strict=False
+        ):
+            for site_i, flat in chosen:
                 reasons.setdefault((site_i, flat), []).append(f"{metric}:{direction}")
     listed = _gather(sites, reasons, rank_on)
     return sorted(listed, key=lambda n: -_rank_value(n, rank_on))
 
 
-def _top_k(
-    sites: Sequence[SiteMetrics], metric: MetricName, rank_on: RankOn, sign: float, k: int
-) -> list[tuple[int, int]]:
-    values, site_ids, flat_ids = [], [], []
+def _extremes(
+    sites: Sequence[SiteMetrics], metric: MetricName, rank_on: RankOn, k: int
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(site index, flat node index) of the k largest and the k smallest valid, finite values
+    of the metric across the sites. One masking pass per site serves both directions."""
+    top: list[tuple[Tensor, Tensor, Tensor]] = []
+    bottom: list[tuple[Tensor, Tensor, Tensor]] = []
     for site_i, site in enumerate(sites):
-        view = ranking_view(site, metric, rank_on).flatten() * sign
-        usable = site.valid.flatten() & view.isfinite()
-        view = view.masked_fill(~usable, float("-inf"))
-        top, idx = view.topk(min(k, view.numel()))
-        keep = top.isfinite()
-        values.append(top[keep])
-        flat_ids.append(idx[keep])
-        site_ids.append(torch.full_like(idx[keep], site_i))
-    if not values:
+        view = ranking_view(site, metric, rank_on).reshape(-1)
+        usable = site.valid.reshape(-1) & view.isfinite()
+        n = min(k, view.numel())
+        for out, fill, largest in ((top, float("-inf"), True), (bottom, float("inf"), False)):
+            values, idx = view.masked_fill(~usable, fill).topk(n, largest=largest)
+            keep = values.isfinite()
+            out.append((values[keep], idx[keep], torch.full_like(idx[keep], site_i)))
+    return _best(top, k, largest=True), _best(bottom, k, largest=False)
+
+
+def _best(
+    candidates: list[tuple[Tensor, Tensor, Tensor]], k: int, largest: bool
+) -> list[tuple[int, int]]:
+    if not candidates:
         return []
-    all_values = torch.cat(values)
-    chosen = all_values.topk(min(k, all_values.numel())).indices
-    return list(
-        zip(torch.cat(site_ids)[chosen].tolist(), torch.cat(flat_ids)[chosen].tolist(), strict=True)
-    )
+    values, flat_ids, site_ids = (torch.cat(parts) for parts in zip(*candidates, strict=True))
+    chosen = values.topk(min(k, values.numel()), largest=largest).indices
+    return list(zip(site_ids[chosen].tolist(), flat_ids[chosen].tolist(), strict=True))
 
 
 def _gather(

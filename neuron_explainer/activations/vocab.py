@@ -105,26 +105,24 @@ def node_token_tables(
             chunk = slice(start, start + CHUNK)
             out_scores = out_dirs[chunk] @ W_U  # [chunk, d_vocab]
             tops += _top(model, out_scores, n)
-            bottoms += _top(model, -out_scores, n, negate=True)
+            bottoms += _top(model, out_scores, n, largest=False)
             inputs += _top(model, in_dirs[chunk] @ W_E.T, n)
     return [NodeTokens(*row) for row in zip(tops, bottoms, inputs, strict=True)]
 
 
 def _top(
-    model: Transformer, scores: Float[Tensor, "n d_vocab"], n: int, negate: bool = False
+    model: Transformer, scores: Float[Tensor, "n d_vocab"], n: int, largest: bool = True
 ) -> list[list[TokenScore] | None]:
-    values, ids = scores.topk(min(n, scores.shape[-1]), dim=-1)
-    sign = -1.0 if negate else 1.0
+    """Per row, the n largest (or smallest) scores with their tokens; None for a row that is not
+    defined (NaN: a node with no such direction)."""
+    values, ids = scores.topk(min(n, scores.shape[-1]), dim=-1, largest=largest)
     out: list[list[TokenScore] | None] = []
     for row_values, row_ids, defined in zip(
-        values.tolist(), ids.tolist(), scores.isfinite().all(-1).tolist(), strict=True
+        values.tolist(), ids.tolist(), values.isfinite().all(-1).tolist(), strict=True
     ):
         strings = token_strings(model, row_ids)
         out.append(
-            [
-                TokenScore(t, s, sign * v)
-                for t, s, v in zip(row_ids, strings, row_values, strict=True)
-            ]
+            [TokenScore(t, s, v) for t, s, v in zip(row_ids, strings, row_values, strict=True)]
             if defined
             else None
         )

@@ -85,9 +85,10 @@ def load_model_sae(
     model: str | Path,
     site: str,
     device: str | torch.device = "cpu",
-    dtype: torch.dtype | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> SparseAutoencoder:
-    """The autoencoder shipped with `model` at `site`."""
+    """The autoencoder shipped with `model` at `site`, in `dtype` (float32 by default, the
+    models' dtype, whatever dtype it is stored in)."""
     return load_sae(sae_entry(model, site).path, device=device, dtype=dtype)
 
 
@@ -95,7 +96,7 @@ def load_model_saes(
     model: str | Path,
     sites: list[str] | None = None,
     device: str | torch.device = "cpu",
-    dtype: torch.dtype | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> dict[str, SparseAutoencoder]:
     """{site: autoencoder} for `sites` (default: every autoencoder shipped with `model`)."""
     chosen = sites if sites is not None else [e.site for e in sae_entries(model)]

@@ -113,26 +113,30 @@ def _bundle_model(args: argparse.Namespace) -> int:
 
 
 def _bundle_sae(args: argparse.Namespace) -> int:
-    """Copy a trained autoencoder beside a bundled model, with a card of its metrics."""
-    from neuron_explainer.models.sae_io import SAE_CFG_FILENAME, SAE_WEIGHTS_FILENAME, load_sae
+    """Copy a trained autoencoder beside its model (in `--dtype`), with a card of its training
+    and, given `--eval-json`, its metrics (evaluate the bundled copy: it is what users load)."""
+    from neuron_explainer.models.sae_io import load_sae, save_sae
     from neuron_explainer.models.sae_registry import CARD_FILENAME, SAES_DIRNAME, model_directory
+    from neuron_explainer.models.sparse_autoencoder import DTYPES
 
     final = Path(args.run_dir) / "final"
-    site = load_sae(final).cfg.hook_name
+    if args.dtype not in DTYPES:
+        raise ValueError(f"--dtype must be one of {sorted(DTYPES)}, got {args.dtype!r}")
+    sae = load_sae(final, dtype=DTYPES[args.dtype])
+    site = sae.cfg.hook_name
     if site is None:
-        raise ValueError(f"{final / SAE_CFG_FILENAME} names no hook (metadata.hook_name)")
+        raise ValueError(f"{final} names no hook site (metadata.hook_name in cfg.json)")
     summary = json.loads((final / "training_summary.json").read_text())
-    metrics = json.loads(Path(args.eval_json).read_text())
     target = model_directory(args.model) / SAES_DIRNAME / site
-    target.mkdir(parents=True, exist_ok=True)
-    for name in (SAE_CFG_FILENAME, SAE_WEIGHTS_FILENAME):
-        shutil.copyfile(final / name, target / name)
-    card = {
+    save_sae(sae, target)
+    card: dict[str, Any] = {
         "model": args.model,
         "site": site,
+        "stored_dtype": args.dtype,
         "training": {k: v for k, v in summary.items() if k != "logs"},
-        "evaluation": metrics,
     }
+    if args.eval_json:
+        card["evaluation"] = json.loads(Path(args.eval_json).read_text())
     (target / CARD_FILENAME).write_text(json.dumps(card, indent=2) + "\n")
     print(f"bundled the autoencoder at {site} into {target}")
     return 0
@@ -271,7 +275,8 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("bundle-sae", help="copy a trained autoencoder beside its model")
     p.add_argument("run_dir", help="train-sae run directory (holds final/)")
     p.add_argument("model", help="registry name or model directory")
-    p.add_argument("--eval-json", required=True, help="output of tdb eval-sae --out")
+    p.add_argument("--eval-json", default=None, help="output of tdb eval-sae --out")
+    p.add_argument("--dtype", default="float32", help="stored dtype, e.g. float16 to halve size")
     p.set_defaults(handler=_bundle_sae)
 
     p = sub.add_parser("train-sae", help="train a sparse autoencoder on a model's activations")

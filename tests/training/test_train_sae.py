@@ -251,11 +251,13 @@ def test_train_and_eval_through_tdb_on_a_tiny_model(
     assert 0 < result["l0"] <= 8 and len(result["feature_density"]) == 128
     assert result["ce_loss_score"] is not None and result["kl_div_score"] is not None
 
-    assert main(["bundle-sae", str(out), str(model_dir), "--eval-json", str(report)]) == 0
+    bundle = ["bundle-sae", str(out), str(model_dir), "--eval-json", str(report)]
+    assert main([*bundle, "--dtype", "float16"]) == 0
     (entry,) = sae_entries(model_dir)
     assert (entry.site, entry.architecture, entry.d_sae, entry.k) == (site, "topk", 128, 8)
     assert entry.card["evaluation"]["n_tokens"] == 480 and entry.card["training"]["finished"]
-    bundled = load_model_saes(model_dir)
-    torch.testing.assert_close(bundled[site].W_enc, sae.W_enc)
+    bundled = load_model_saes(model_dir)  # stored in float16, loaded in float32
+    assert bundled[site].W_enc.dtype == torch.float32
+    torch.testing.assert_close(bundled[site].W_enc, sae.W_enc.half().float())
     with pytest.raises(KeyError, match=f"ships no autoencoder at 'blocks.0.mlp.hook_post'.*{site}"):
         load_model_sae(model_dir, "blocks.0.mlp.hook_post")
