@@ -35,6 +35,7 @@ bench: install
 	HF_HUB_OFFLINE=1 $(PY) bench/bench_models.py
 	HF_HUB_OFFLINE=1 $(PY) bench/bench_attribution.py
 	HF_HUB_OFFLINE=1 $(PY) bench/bench_sae.py
+	HF_HUB_OFFLINE=1 $(PY) bench/bench_collation.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

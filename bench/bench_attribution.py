@@ -33,14 +33,13 @@ from __future__ import annotations
 import argparse
 import gc
 import resource
-import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from common import median_times
 
 from neuron_explainer.activations import AttributionRequest, attribute
 from neuron_explainer.models.config import TransformerConfig
@@ -90,26 +89,6 @@ def operations(model: Transformer, tokens: torch.Tensor) -> dict[str, Callable[[
         )
 
     return {"forward": forward, "forward+backward": forward_backward, "request": request}
-
-
-def _median_times(
-    fns: dict[str, Callable[[], object]], repeats: int, warmup: int
-) -> dict[str, tuple[float, float]]:
-    """Median (wall, process CPU) seconds per call of each function, interleaving calls so drift
-    hits all equally."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            wall, cpu = time.perf_counter(), time.process_time()
-            fn()
-            samples[name].append((time.perf_counter() - wall, time.process_time() - cpu))
-    return {
-        name: (statistics.median(w for w, _ in s), statistics.median(c for _, c in s))
-        for name, s in samples.items()
-    }
 
 
 def _status_kb(field: str) -> int:
@@ -176,7 +155,7 @@ def main() -> None:
     ratios: dict[int, float] = {}
     for pos in args.positions:
         model, tokens = build(pos)
-        times = _median_times(operations(model, tokens), args.repeats, args.warmup)
+        times = median_times(operations(model, tokens), args.repeats, args.warmup)
         del model
         gc.collect()
         (fwd_wall, fwd_cpu) = times["forward"]

@@ -6,30 +6,14 @@ with interleaved repetitions (lower is better). Not a test: run with `make bench
 
 from __future__ import annotations
 
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 
 import torch
+from common import median_times
 
 REPEATS = 15
 WARMUP = 3
 SHAPES = [(1, 64), (4, 256)]
-
-
-def _median_times(fns: dict[str, Callable[[], object]]) -> dict[str, float]:
-    """Median seconds per call of each function, interleaving calls so drift hits all equally."""
-    for fn in fns.values():
-        for _ in range(WARMUP):
-            fn()
-    samples: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(REPEATS):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            samples[name].append(time.perf_counter() - start)
-    return {name: statistics.median(s) for name, s in samples.items()}
 
 
 def main() -> None:
@@ -66,14 +50,13 @@ def main() -> None:
           f"{'ours cache':>10} {'TL cache':>10} {'ratio':>6}")  # fmt: skip
     for batch, pos in SHAPES:
         tokens = torch.randint(0, 50257, (batch, pos))
-        times = _median_times(
-            {
-                "ours": lambda t=tokens: ours(t),
-                "hf": lambda t=tokens: hf(t),
-                "ours_cache": lambda t=tokens: ours.run_with_cache(t),
-                "tl_cache": lambda t=tokens: tl.run_with_cache(t),
-            }
-        )
+        fns = {
+            "ours": lambda t=tokens: ours(t),
+            "hf": lambda t=tokens: hf(t),
+            "ours_cache": lambda t=tokens: ours.run_with_cache(t),
+            "tl_cache": lambda t=tokens: tl.run_with_cache(t),
+        }
+        times = {name: wall for name, (wall, _) in median_times(fns, REPEATS, WARMUP).items()}
         fwd_ratio = times["ours"] / times["hf"]
         cache_ratio = times["ours_cache"] / times["tl_cache"]
         print(

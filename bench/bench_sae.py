@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from common import repo_tokens
 from torch import Tensor
 
 from neuron_explainer.models.loading import load_model
@@ -47,18 +48,11 @@ def activations(n_tokens: int) -> tuple[Tensor, Tensor]:
     """(pool, held out) activations at SITE on the repository's text."""
     model = load_model("toy-gelu-2l")
     assert model.tokenizer is not None
-    files = sorted(
-        p for p in REPO.rglob("*") if p.suffix in (".py", ".md") and ".venv" not in p.parts
-    )
-    ids: list[int] = []
-    for path in files:
-        ids += model.tokenizer.encode(path.read_text(encoding="utf-8", errors="replace"))
     ctx = model.cfg.n_ctx
-    windows = torch.tensor(ids[: len(ids) // ctx * ctx]).reshape(-1, ctx)
-    needed = (n_tokens + HELD_OUT_TOKENS) // ctx + 1
-    if len(windows) < needed:
-        windows = windows.repeat(needed // len(windows) + 1, 1)  # the repo is small: reuse text
-    _, cache = model.run_with_cache(windows[:needed], names_filter=SITE, stop_at_layer=1)
+    n_windows = (n_tokens + HELD_OUT_TOKENS) // ctx + 1
+    ids = repo_tokens(model.tokenizer, n_windows * ctx)  # repeated when the repo is short
+    windows = torch.from_numpy(ids.astype("int64")).reshape(n_windows, ctx)
+    _, cache = model.run_with_cache(windows, names_filter=SITE, stop_at_layer=1)
     acts = cache[SITE].reshape(-1, cache[SITE].shape[-1])
     return acts[:n_tokens].contiguous(), acts[-HELD_OUT_TOKENS:].contiguous()
 

@@ -63,7 +63,10 @@ def _train_model(args: argparse.Namespace) -> int:
         total_tokens=args.total_tokens or chosen.total_tokens,
         seed=args.seed,
         num_threads=args.threads,
+        repeat_fraction=args.repeat_fraction,
+        init_from=args.init_from,
         **({"eval_interval": args.eval_interval} if args.eval_interval else {}),
+        **({"warmup_steps": args.warmup_steps} if args.warmup_steps is not None else {}),
     )
     out = Path(args.out or data / "runs" / chosen.name)
     summary = train_model(
@@ -100,11 +103,19 @@ def _bundle_model(args: argparse.Namespace) -> int:
     target.mkdir(parents=True, exist_ok=True)
     for name in ("config.json", "model.safetensors", "tokenizer.json"):
         shutil.copyfile(run / name, target / name)
+    training = {k: v for k, v in summary.items() if k != "train_losses"}
+    total_tokens = summary["tokens"]
+    init_from = summary["train_config"].get("init_from")
+    if init_from is not None:  # a continued run: record the run it started from
+        initial = json.loads((Path(init_from) / "training_summary.json").read_text())
+        training["initial_training"] = {k: v for k, v in initial.items() if k != "train_losses"}
+        total_tokens += initial["tokens"]
     card: dict[str, Any] = {
         "name": args.name,
         "description": preset(args.name).description,
         "corpus_sha256": corpus_info["corpus_sha256"],
-        "training": {k: v for k, v in summary.items() if k != "train_losses"},
+        "total_training_tokens": total_tokens,
+        "training": training,
         "evaluation": evaluation,
     }
     (target / "card.json").write_text(json.dumps(card, indent=2) + "\n")
@@ -255,6 +266,11 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
+    p.add_argument("--warmup-steps", type=int, default=None)
+    p.add_argument(
+        "--repeat-fraction", type=float, default=0.0, help="windows of repeated text (induction)"
+    )
+    p.add_argument("--init-from", default=None, help="model directory whose weights start the run")
     p.add_argument("--stop-at-step", type=int, default=None, help="checkpoint and stop there")
     p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
     p.set_defaults(handler=_train_model)

@@ -40,12 +40,13 @@ from torch import Tensor
 from tqdm import tqdm
 
 from neuron_explainer.models.config import TransformerConfig
-from neuron_explainer.models.loading import save_model
+from neuron_explainer.models.loading import load_model, save_model
 from neuron_explainer.models.tokenizers import HfTokenizer
 from neuron_explainer.models.transformer import Transformer
 
 TOKEN_DTYPE = np.dtype("<u2")
 MIN_LR_FRACTION = 0.1  # the cosine schedule ends at this fraction of the peak learning rate
+MIN_REPEAT = 16  # shortest repeated stretch in `train_batch`
 LOG_INTERVAL = 10  # steps between progress-bar updates (each reads the loss off the device)
 NO_DECAY_PARAMS = ("W_E", "W_pos")
 
@@ -72,8 +73,14 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # "auto" picks CUDA when available, else CPU
     num_threads: int | None = None  # CPU threads; None uses every core this process may run on
+    # Fraction of training windows made of one stretch of text repeated (`train_batch`): text
+    # where copying what followed an earlier occurrence pays, which makes induction heads form.
+    repeat_fraction: float = 0.0
+    init_from: str | None = None  # a model directory whose weights start the run (else random)
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.repeat_fraction <= 1.0:
+            raise ValueError(f"repeat_fraction must be in [0, 1], got {self.repeat_fraction}")
         for name in ("batch_size", "total_tokens", "eval_interval", "eval_tokens"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"TrainConfig.{name} must be positive, got {getattr(self, name)}")
@@ -136,9 +143,19 @@ def windows(tokens: npt.NDArray[np.uint16], starts: npt.NDArray[np.int64], n_ctx
 def train_batch(
     tokens: npt.NDArray[np.uint16], step: int, cfg: TrainConfig
 ) -> Int[Tensor, "batch n_ctx_plus_1"]:
+    """The windows of update `step`, a function of (seed, step) alone. A `repeat_fraction` of
+    them (rounded) are a stretch of L tokens (L uniform in [MIN_REPEAT, (n_ctx + 1) // 2])
+    repeated to fill the window."""
     rng = np.random.default_rng((cfg.seed, step))
     n_ctx = cfg.model.n_ctx
-    return windows(tokens, rng.integers(0, len(tokens) - n_ctx, size=cfg.batch_size), n_ctx)
+    batch = windows(tokens, rng.integers(0, len(tokens) - n_ctx, size=cfg.batch_size), n_ctx)
+    n_repeated = round(cfg.repeat_fraction * cfg.batch_size)
+    if n_repeated:
+        rows = rng.choice(cfg.batch_size, size=n_repeated, replace=False)
+        lengths = rng.integers(MIN_REPEAT, (n_ctx + 1) // 2 + 1, size=n_repeated)
+        for row, length in zip(rows.tolist(), lengths.tolist(), strict=True):
+            batch[row] = batch[row, :length].repeat(math.ceil((n_ctx + 1) / length))[: n_ctx + 1]
+    return batch
 
 
 def val_windows(
@@ -389,6 +406,11 @@ def _train(
     torch.manual_seed(cfg.seed)
     model = Transformer(cfg.model).to(device)  # initialised on the CPU, so seeds mean the same
     model.tokenizer = tokenizer
+    if cfg.init_from is not None:
+        start = load_model(cfg.init_from)
+        if start.cfg != cfg.model:
+            raise ValueError(f"{cfg.init_from} is a {start.cfg}, not the configured {cfg.model}")
+        model.load_state_dict(start.state_dict())
     optimizer = make_optimizer(model, cfg)
     prog = _Progress()
     found = _find_checkpoint(checkpoint_dir) if resume else None

@@ -16,7 +16,13 @@ from tokenizers.models import WordLevel
 
 from neuron_explainer.models.config import TransformerConfig
 from neuron_explainer.models.loading import load_model
-from neuron_explainer.training.train_model import TrainConfig, lr_at, train_model
+from neuron_explainer.training.train_model import (
+    MIN_REPEAT,
+    TrainConfig,
+    lr_at,
+    train_batch,
+    train_model,
+)
 
 D_VOCAB = 64
 EOT = D_VOCAB - 1
@@ -137,3 +143,35 @@ def test_rejects_token_ids_outside_the_vocabulary(tmp_path: Path) -> None:
     np.full(1000, D_VOCAB, dtype="<u2").tofile(bad)
     with pytest.raises(ValueError, match="out of range"):
         train_model(tiny_cfg(5), bad, bad, tmp_path / "run", progress=False)
+
+
+def test_repeated_windows_repeat_a_stretch_of_text(corpus: tuple[Path, Path]) -> None:
+    tokens = np.memmap(corpus[0], dtype="<u2", mode="r")
+    cfg = tiny_cfg(1, repeat_fraction=0.5)
+    batch = train_batch(tokens, 0, cfg)
+    plain = train_batch(tokens, 0, dataclasses.replace(cfg, repeat_fraction=0.0))
+    repeated = [row for row in range(cfg.batch_size) if not torch.equal(batch[row], plain[row])]
+    assert len(repeated) == 4
+    for row in repeated:
+        window = batch[row]
+        length = next(
+            n for n in range(MIN_REPEAT, 17) if torch.equal(window[n : 2 * n], window[:n])
+        )
+        assert torch.equal(window[:length], plain[row, :length])  # a stretch of real text
+        assert torch.equal(window, window[:length].repeat(3)[: len(window)])
+    with pytest.raises(ValueError, match="repeat_fraction"):
+        tiny_cfg(1, repeat_fraction=1.5)
+
+
+def test_init_from_starts_at_the_given_weights(corpus: tuple[Path, Path], tmp_path: Path) -> None:
+    first = train_model(tiny_cfg(10), *corpus, tmp_path / "first", progress=False)
+    assert first["finished"]
+    start = str(tmp_path / "first" / "final")
+    cfg = tiny_cfg(1, init_from=start, lr=1e-12, warmup_steps=0, weight_decay=0.0)
+    train_model(cfg, *corpus, tmp_path / "second", progress=False)
+    before, after = load_model(start), load_model(tmp_path / "second" / "final")
+    for (name, a), b in zip(before.state_dict().items(), after.state_dict().values(), strict=True):
+        torch.testing.assert_close(b, a, atol=1e-6, rtol=0, msg=name)
+    with pytest.raises(ValueError, match="not the configured"):
+        other = dataclasses.replace(TINY_MODEL, d_mlp=32)
+        train_model(tiny_cfg(1, init_from=start, model=other), *corpus, tmp_path / "x")

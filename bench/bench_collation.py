@@ -1,0 +1,71 @@
+"""Collation throughput as a ratio to a plain forward pass over the same tokens.
+
+Model: `toy-gelu-2l`, with its bundled autoencoders when it has any (`load_model_saes`). Tokens:
+this repository's own text (Python and Markdown, tokenized with the model's tokenizer, reused
+when short), cut into contexts of the model's n_ctx, so the benchmark needs no corpus.
+
+Measured, in the same process with interleaved repetitions (medians of wall time):
+
+- baseline: a plain forward (logits) over the contexts, in batches of `batch_contexts`, with the
+  autoencoders spliced in as the collation runs them (`splice_saes`);
+- collation: `collate_shard` over the same contexts with the default `CollationConfig`: the
+  forward pass with the cache it needs, and every statistic of every neuron, head and latent.
+
+Reported: tokens/s of each and their ratio (collation / forward, higher is better; goal >= 0.8).
+CPU, fp32, torch's default threads unless `torch.set_num_threads` is set by the caller.
+Not a test: run with `make bench`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from common import median_times, repo_tokens
+
+from neuron_explainer.datasets import CollationConfig, collate_shard
+from neuron_explainer.models.loading import load_model
+from neuron_explainer.models.sae_registry import load_model_saes
+from neuron_explainer.models.sae_splice import splice_saes
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL = "toy-gelu-2l"
+N_CONTEXTS = 32
+REPEATS = 5
+WARMUP = 1
+
+
+def main() -> None:
+    torch.set_grad_enabled(False)
+    model = load_model(MODEL).eval()
+    saes = load_model_saes(MODEL)
+    assert model.tokenizer is not None
+    cfg = CollationConfig()
+    size = model.cfg.n_ctx
+    tokens = repo_tokens(model.tokenizer, N_CONTEXTS * size)
+    contexts = torch.from_numpy(tokens.astype(np.int64)).view(N_CONTEXTS, size)
+
+    def forward() -> None:
+        with splice_saes(model, saes):
+            for first in range(0, N_CONTEXTS, cfg.batch_contexts):
+                model(contexts[first : first + cfg.batch_contexts])
+
+    def collate() -> None:
+        collate_shard(model, saes, tokens, 0, N_CONTEXTS, cfg)
+
+    measured = median_times({"forward": forward, "collation": collate}, REPEATS, WARMUP)
+    times = {name: wall for name, (wall, _) in measured.items()}
+    n_tokens = N_CONTEXTS * size
+    print(
+        f"{MODEL}, autoencoders {sorted(saes) or 'none'}, {N_CONTEXTS} contexts of {size} "
+        f"(repository text), batch {cfg.batch_contexts}, torch threads {torch.get_num_threads()}"
+    )
+    print(f"{'forward':>10} {n_tokens / times['forward']:>10,.0f} tok/s")
+    print(f"{'collation':>10} {n_tokens / times['collation']:>10,.0f} tok/s")
+    print(f"ratio (collation / forward tokens/s): {times['forward'] / times['collation']:.2f}")
+    print("goal: ratio >= 0.8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+"""Collation as map and merge: `collate_shard` (map) over whole contexts of a token file,
+`shards.merge` (associative), `run_collation` (resumable, with a progress bar) and the store.
+
+The corpus split is cut into contexts of `context_size` consecutive tokens starting at
+`token_start`; contexts are grouped into batches of `batch_contexts` (one forward pass each) and
+batches into shards of `shard_contexts`. A shard's result is the merge of its batches' results,
+and the final result the merge of the shards' in order; since shards are whole batches and merges
+are associative, any split into shards gives the same result as one pass (moments to float64
+rounding). `run_collation` saves each finished shard in its work directory and skips finished
+shards when run again, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from jaxtyping import Int
+from torch import Tensor
+from tqdm import tqdm
+
+from neuron_explainer.datasets.config import FORMAT_VERSION, CollationConfig, Group, model_groups
+from neuron_explainer.datasets.examples import group_salt, node_keys
+from neuron_explainer.datasets.samples import KeyOrder
+from neuron_explainer.datasets.shards import (
+    CollationFileError,
+    GroupResult,
+    ShardResult,
+    load_shard,
+    merge,
+    save_shard,
+)
+from neuron_explainer.datasets.stats import measure_batch
+from neuron_explainer.datasets.streams import group_batches
+from neuron_explainer.models.sae_splice import splice_saes
+from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder
+from neuron_explainer.models.transformer import Transformer
+
+JOB_FILENAME = "job.json"
+
+
+def context_size(model: Transformer, cfg: CollationConfig) -> int:
+    size = cfg.context_size or model.cfg.n_ctx
+    if size > model.cfg.n_ctx:
+        raise ValueError(f"context_size {size} exceeds the model's context of {model.cfg.n_ctx}")
+    return size
+
+
+def groups_of(model: Transformer, saes: Mapping[str, SparseAutoencoder]) -> list[Group]:
+    return model_groups(model.cfg.n_layers, model.cfg.attn_only, list(saes))
+
+
+def collate_batch(
+    model: Transformer,
+    groups: list[Group],
+    tokens: Int[Tensor, "batch pos"],
+    context_starts: Int[Tensor, " batch"],
+    cfg: CollationConfig,
+    prior: ShardResult | None = None,
+) -> ShardResult:
+    """The statistics of one batch of whole contexts (autoencoders already spliced). `prior`:
+    the result this one will be merged into (see `stats.measure_batch`)."""
+    results = {}
+    for key, batch in group_batches(model, groups, tokens, context_starts, cfg).items():
+        order = KeyOrder(node_keys(batch.ids, cfg.seed) ^ group_salt(key, cfg.seed))
+        measures = {}
+        for name, values in batch.measures.items():
+            before = None if prior is None else prior.groups[key].measures[name]
+            measures[name] = measure_batch(values, batch.ids, order, cfg, before)
+        results[key] = GroupResult(measures, batch.sums)
+    return ShardResult(results, tokens.numel(), tokens.shape[0])
+
+
+def collate_shard(
+    model: Transformer,
+    saes: Mapping[str, SparseAutoencoder],
+    tokens: npt.NDArray[np.uint16],
+    first_context: int,
+    n_contexts: int,
+    cfg: CollationConfig,
+    token_start: int = 0,
+    on_batch: Callable[[int], object] | None = None,
+) -> ShardResult:
+    """Map: collate contexts first_context .. first_context + n_contexts - 1 of `tokens`
+    (context i starts at token_start + i * context_size). `on_batch` gets each batch's tokens."""
+    size = context_size(model, cfg)
+    if n_contexts <= 0:
+        raise ValueError("A shard needs at least one context")
+    if token_start + (first_context + n_contexts) * size > len(tokens):
+        raise ValueError(f"Contexts up to {first_context + n_contexts} run past the token file")
+    groups = groups_of(model, saes)
+    result: ShardResult | None = None
+    stop = first_context + n_contexts
+    with splice_saes(model, saes):
+        for first in range(first_context, stop, cfg.batch_contexts):
+            starts = token_start + np.arange(first, min(first + cfg.batch_contexts, stop)) * size
+            batch = np.stack([tokens[s : s + size] for s in starts]).astype(np.int64)
+            part = collate_batch(
+                model, groups, torch.from_numpy(batch), torch.from_numpy(starts), cfg, result
+            )
+            result = part if result is None else merge(result, part, cfg)
+            if on_batch is not None:
+                on_batch(part.n_tokens)
+    assert result is not None
+    return result
+
+
+@dataclass(frozen=True)
+class CollationPlan:
+    """Which contexts of which token file, and how they are cut into shards."""
+
+    tokens_path: str
+    token_start: int
+    context_size: int
+    n_contexts: int
+    shard_contexts: int
+
+    @property
+    def n_shards(self) -> int:
+        return -(-self.n_contexts // self.shard_contexts)
+
+    @property
+    def n_tokens(self) -> int:
+        return self.n_contexts * self.context_size
+
+    def shard(self, i: int) -> tuple[int, int]:
+        """First context and number of contexts of shard i."""
+        first = i * self.shard_contexts
+        return first, min(self.shard_contexts, self.n_contexts - first)
+
+
+def make_plan(
+    tokens_path: str | Path,
+    n_file_tokens: int,
+    size: int,
+    cfg: CollationConfig,
+    token_budget: int | None = None,
+    token_start: int = 0,
+) -> CollationPlan:
+    available = n_file_tokens - token_start
+    budget = available if token_budget is None else min(token_budget, available)
+    n_contexts = budget // size
+    if n_contexts <= 0:
+        raise ValueError(
+            f"{tokens_path}: {available} tokens after token {token_start}, fewer than one "
+            f"context of {size}"
+        )
+    return CollationPlan(str(tokens_path), token_start, size, n_contexts, cfg.shard_contexts)
+
+
+def fingerprint(model: Transformer, saes: Mapping[str, SparseAutoencoder]) -> str:
+    """A hash of the weights, so that a work directory is never resumed with other weights."""
+    h = hashlib.sha256()
+    modules: list[tuple[str, torch.nn.Module]] = [("model", model), *sorted(saes.items())]
+    for prefix, module in modules:
+        for name, p in module.state_dict().items():
+            h.update(f"{prefix}.{name}{tuple(p.shape)}{p.dtype}".encode())
+            h.update(p.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def shard_path(work_dir: str | Path, i: int) -> str:
+    return str(Path(work_dir) / f"shard-{i:05d}.safetensors")
+
+
+def run_collation(
+    model: Transformer,
+    saes: Mapping[str, SparseAutoencoder],
+    tokens_path: str | Path,
+    store_dir: str,
+    work_dir: str | Path,
+    cfg: CollationConfig = CollationConfig(),  # noqa: B008 (frozen, so sharing one is safe)
+    token_budget: int | None = None,
+    token_start: int = 0,
+    model_name: str = "",
+    max_new_shards: int | None = None,
+    progress: bool = True,
+) -> dict[str, Any] | None:
+    """Collate a token file into a store; returns the store's index, or None when stopped after
+    `max_new_shards` new shards (run again to resume)."""
+    from neuron_explainer.datasets.store import write_store
+    from neuron_explainer.training.train_model import open_tokens
+
+    size = context_size(model, cfg)
+    tokens = open_tokens(tokens_path, size - 1, model.cfg.d_vocab)
+    plan = make_plan(tokens_path, len(tokens), size, cfg, token_budget, token_start)
+    weights = fingerprint(model, saes)
+    job = {
+        "format_version": FORMAT_VERSION,  # shards of another version do not merge with these
+        "plan": plan.__dict__,
+        "config": cfg.to_dict(),
+        "model": weights,
+        "autoencoders": sorted(saes),
+    }
+    _check_job(Path(work_dir), job)
+    finished = [Path(shard_path(work_dir, i)).is_file() for i in range(plan.n_shards)]
+    done_tokens = sum(plan.shard(i)[1] for i in range(plan.n_shards) if finished[i]) * size
+    bar = tqdm(
+        total=plan.n_tokens,
+        initial=done_tokens,
+        unit="tok",
+        unit_scale=True,
+        desc=f"collate {model_name or 'model'}",
+        disable=not progress,
+    )
+    new = 0
+    with bar:
+        for i in range(plan.n_shards):
+            if finished[i]:
+                continue
+            if max_new_shards is not None and new >= max_new_shards:
+                return None
+            first, count = plan.shard(i)
+            result = collate_shard(
+                model, saes, tokens, first, count, cfg, plan.token_start, on_batch=bar.update
+            )
+            save_shard(result, shard_path(work_dir, i), cfg)
+            new += 1
+    merged = load_shard(shard_path(work_dir, 0), cfg)
+    for i in range(1, plan.n_shards):
+        merged = merge(merged, load_shard(shard_path(work_dir, i), cfg), cfg)
+    return write_store(store_dir, merged, model, saes, tokens, plan, cfg, model_name, weights)
+
+
+def _check_job(work_dir: Path, job: dict[str, Any]) -> None:
+    path = work_dir / JOB_FILENAME
+    if path.is_file():
+        try:
+            existing = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            raise CollationFileError(str(path), "is not valid JSON; delete the work dir") from None
+        if existing != job:
+            raise CollationFileError(
+                str(path),
+                "describes another collation job (model, autoencoders, tokens or settings "
+                "differ); delete this work directory or choose another",
+            )
+        return
+    work_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(job, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,179 @@
+"""`tdb` subcommands of activation datasets: collate a corpus split, show records and summaries."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from neuron_explainer.datasets.config import CollationConfig
+
+DEFAULT_DATA_DIR = "data"  # as `training.commands`: tokens in DATA_DIR/tokens/SPLIT.u16
+DEFAULT_SPLIT = "collation"
+
+
+def default_store_dir(data_dir: str | Path, model: str) -> str:
+    """Where `tdb collate` puts a model's store: DATA_DIR/collations/MODEL."""
+    return str(Path(data_dir) / "collations" / Path(model).name)
+
+
+def ensure_collation(
+    model_name: str,
+    data_dir: str | Path = DEFAULT_DATA_DIR,
+    split: str = DEFAULT_SPLIT,
+    token_budget: int | None = None,
+    store_dir: str | None = None,
+    progress: bool = True,
+) -> str:
+    """The model's store, collated first if it has none (resuming an interrupted collation)."""
+    from neuron_explainer.datasets.reader import open_store
+    from neuron_explainer.datasets.shards import CollationFileError
+
+    store = store_dir or default_store_dir(data_dir, model_name)
+    try:
+        open_store(store)
+        return store
+    except CollationFileError:
+        open_store.cache_clear()
+    _collate_model(model_name, data_dir, split, store, token_budget, progress=progress)
+    return store
+
+
+def _collate_model(
+    model_name: str,
+    data_dir: str | Path,
+    split: str,
+    store: str,
+    token_budget: int | None,
+    cfg: CollationConfig | None = None,
+    use_saes: bool = True,
+    token_start: int = 0,
+    work_dir: str | None = None,
+    progress: bool = True,
+) -> dict[str, Any] | None:
+    from neuron_explainer.datasets.collate import run_collation
+    from neuron_explainer.datasets.config import CollationConfig
+    from neuron_explainer.models.loading import load_model
+    from neuron_explainer.models.sae_registry import load_model_saes
+
+    model = load_model(model_name)
+    saes = load_model_saes(model_name, dtype=model.dtype) if use_saes else {}
+    tokens = Path(data_dir) / "tokens" / f"{split}.u16"
+    if not tokens.is_file():
+        raise FileNotFoundError(f"No token file {tokens}: run `tdb train-tokenizer` first")
+    return run_collation(
+        model,
+        saes,
+        tokens,
+        store,
+        work_dir or f"{store}.work",
+        cfg or CollationConfig(),
+        token_budget=token_budget,
+        token_start=token_start,
+        model_name=model_name,
+        progress=progress,
+    )
+
+
+def _collate(args: argparse.Namespace) -> int:
+    import torch
+
+    from neuron_explainer.datasets.config import CollationConfig
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
+    given = {k: getattr(args, k) for k in CONFIG_OPTIONS if getattr(args, k) is not None}
+    store = args.out or default_store_dir(args.data_dir, args.model)
+    index = _collate_model(
+        args.model,
+        args.data_dir,
+        args.split,
+        store,
+        args.tokens,
+        cfg=CollationConfig(**given),
+        use_saes=not args.no_saes,
+        token_start=args.token_start,
+        work_dir=args.work_dir,
+    )
+    if index is not None:
+        groups = [f"{g['family']} {g['site']} ({g['n_components']})" for g in index["groups"]]
+        print(f"collated {index['corpus']['n_tokens']:,} tokens into {store}: {', '.join(groups)}")
+    return 0
+
+
+def _layer(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
+
+
+def _record(args: argparse.Namespace) -> int:
+    from neuron_explainer.datasets.reader import read_record
+
+    record = read_record(args.store, args.family, _layer(args.layer), args.index)
+    print(json.dumps(record, indent=1 if args.pretty else None))
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from neuron_explainer.datasets.reader import open_store
+
+    rows = open_store(args.store).summary(
+        args.family, _layer(args.layer), by=args.by, limit=args.limit, measure=args.measure
+    )
+    names = ("kurtosis", "density", "max", "mean", "variance", "skew")
+    print("index " + " ".join(f"{n:>10s}" for n in names))
+    for row in rows:
+        cells = ("-" if row[n] is None else f"{row[n]:.4g}" for n in names)
+        print(f"{row['index']:5d} " + " ".join(f"{c:>10s}" for c in cells))
+    return 0
+
+
+# Flags of `tdb collate` passed to CollationConfig when given, else its defaults apply.
+CONFIG_OPTIONS = (
+    "top_k",
+    "window_before",
+    "window_after",
+    "n_quantiles",
+    "per_quantile",
+    "n_random",
+    "context_size",
+    "batch_contexts",
+    "shard_contexts",
+    "seed",
+)
+
+
+def add_commands(sub: Any) -> None:
+    """Register the activation-dataset subcommands on `tdb`'s subparsers."""
+    p = sub.add_parser("collate", help="collate top examples, samples, histograms of a model")
+    p.add_argument("model", nargs="?", default=None, help="registry name or model directory")
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    p.add_argument("--split", default=DEFAULT_SPLIT, help="reads DATA_DIR/tokens/SPLIT.u16")
+    p.add_argument("--tokens", type=int, default=None, help="token budget (default: the split)")
+    p.add_argument("--token-start", type=int, default=0, help="first token of the split used")
+    p.add_argument("--out", default=None, help="store (default DATA_DIR/collations/MODEL)")
+    p.add_argument("--work-dir", default=None, help="shard results (default STORE.work)")
+    p.add_argument("--no-saes", action="store_true", help="skip the bundled autoencoders")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
+    for option in CONFIG_OPTIONS:
+        p.add_argument("--" + option.replace("_", "-"), type=int, default=None)
+    p.set_defaults(handler=_collate)
+
+    p = sub.add_parser("collation-record", help="print one component's collated record (JSON)")
+    p.add_argument("store")
+    p.add_argument("family", help="neuron, head or latent")
+    p.add_argument("layer", help="layer number, or the group's site")
+    p.add_argument("index", type=int)
+    p.add_argument("--pretty", action="store_true")
+    p.set_defaults(handler=_record)
+
+    p = sub.add_parser("collation-summary", help="a layer's components ranked by a statistic")
+    p.add_argument("store")
+    p.add_argument("family", help="neuron, head or latent")
+    p.add_argument("layer", help="layer number, or the group's site")
+    p.add_argument("--by", default="kurtosis", help="kurtosis, density, max, mean, variance, skew")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--measure", default=None, help="heads: attention (default) or write_norm")
+    p.set_defaults(handler=_summary)

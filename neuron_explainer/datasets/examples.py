@@ -1,0 +1,164 @@
+"""Example sets per component, kept as tensors, and their associative merges.
+
+Three sets are kept per component (row):
+
+- top: the `top_k` nodes with the largest value, ordered by value (descending), ties by node id
+  (ascending). Merging two sets keeps the first `top_k` of their union in that order.
+- quantile: the `n_quantiles * per_quantile` nodes with a positive value and the smallest random
+  keys, a uniform sample without replacement of the positive nodes (bottom-k sampling).
+- random: the `n_random` nodes (any value) with the smallest random keys.
+
+A node's random key depends only on its node id, its group and the seed (every component of a
+group shares the keys), so the bottom-k of a union is the bottom-k of the bottom-k's of its parts:
+merges are associative and a sharded job picks the same samples as a single pass. Keys are 62-bit:
+key = mix(node id, seed) XOR salt(group, seed). Each component's sample is a uniform sample of its
+nodes (for quantiles: of its positive nodes); the components of a group draw from one key order,
+so their random samples are the same nodes. Sampling one batch: `samples`.
+
+Empty slots (fewer nodes than slots) have id -1, key KEY_EMPTY, value -inf (top) or 0, window 0.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+
+KEY_EMPTY = torch.iinfo(torch.int64).max
+KEY_BITS = 62
+
+# Per-token values of (component, node) pairs: the window of values around each node.
+WindowFn = Callable[[Int[Tensor, " m"], Int[Tensor, " m"]], Float[Tensor, "m window"]]
+
+
+def node_keys(ids: Int[Tensor, " n"], seed: int) -> Int[Tensor, " n"]:
+    """A pseudo-random 62-bit key per node id (splitmix64 of the id and the seed)."""
+    with np.errstate(over="ignore"):
+        z = ids.cpu().numpy().astype(np.uint64) ^ np.uint64(
+            (seed * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+        )
+        z = z + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    keys = (z >> np.uint64(64 - KEY_BITS)).astype(np.int64)
+    return torch.from_numpy(keys).to(ids.device)
+
+
+def group_salt(group_key: str, seed: int) -> int:
+    """The salt XORed into the node keys of a group, fixed by the group and the seed."""
+    rng = np.random.default_rng([seed, zlib.crc32(group_key.encode())])
+    return int(rng.integers(0, 2**KEY_BITS, dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class Examples:
+    """`n` example nodes per component: their keys, ids, values and windows of values."""
+
+    keys: Int[Tensor, "c n"]
+    ids: Int[Tensor, "c n"]
+    values: Float[Tensor, "c n"]
+    windows: Float[Tensor, "c n window"]
+
+    @property
+    def size(self) -> int:
+        return int(self.ids.shape[1])
+
+    def take(self, order: Int[Tensor, "c m"]) -> Examples:
+        """The examples at `order` (indices along each row)."""
+        return Examples(
+            self.keys.gather(1, order),
+            self.ids.gather(1, order),
+            self.values.gather(1, order),
+            self.windows.gather(1, order[:, :, None].expand(-1, -1, self.windows.shape[2])),
+        )
+
+    def cat(self, other: Examples) -> Examples:
+        return Examples(
+            torch.cat([self.keys, other.keys], 1),
+            torch.cat([self.ids, other.ids], 1),
+            torch.cat([self.values, other.values], 1),
+            torch.cat([self.windows, other.windows], 1),
+        )
+
+
+def empty_examples(n_components: int, n: int, window: int, top: bool) -> Examples:
+    return Examples(
+        torch.full((n_components, n), KEY_EMPTY, dtype=torch.int64),
+        torch.full((n_components, n), -1, dtype=torch.int64),
+        torch.full((n_components, n), float("-inf") if top else 0.0),
+        torch.zeros(n_components, n, window),
+    )
+
+
+def top_order(values: Float[Tensor, "c n"], ids: Int[Tensor, "c n"]) -> Int[Tensor, "c n"]:
+    """Row-wise order by value (descending), ties by id (ascending); empty slots last."""
+    by_id = torch.argsort(ids.masked_fill(ids < 0, KEY_EMPTY), dim=1, stable=True)
+    by_value = torch.argsort(values.gather(1, by_id), dim=1, descending=True, stable=True)
+    return by_id.gather(1, by_value)
+
+
+def merge_top(a: Examples, b: Examples, k: int) -> Examples:
+    both = a.cat(b)
+    return both.take(top_order(both.values, both.ids)[:, :k])
+
+
+def merge_lowest_keys(a: Examples, b: Examples, k: int) -> Examples:
+    """The k examples with the smallest keys; keys are distinct within a row (empty aside)."""
+    both = a.cat(b)
+    order = torch.argsort(both.keys, dim=1, stable=True)[:, :k]
+    return both.take(order)
+
+
+def fill_examples(
+    n_components: int,
+    size: int,
+    window_len: int,
+    top: bool,
+    rows: Int[Tensor, " m"],
+    slots: Int[Tensor, " m"],
+    nodes: Int[Tensor, " m"],
+    keys: Int[Tensor, " n_nodes"],
+    ids: Int[Tensor, " n_nodes"],
+    values: Float[Tensor, "c n_nodes"],
+    windows: WindowFn,
+) -> Examples:
+    """Examples of one batch: node `nodes[i]` of component `rows[i]` in slot `slots[i]`, the
+    other slots empty; with their windows."""
+    out = empty_examples(n_components, size, window_len, top)
+    if len(nodes):
+        slot = rows * size + slots
+        out.keys.view(-1).index_copy_(0, slot, keys.index_select(0, nodes))
+        out.ids.view(-1).index_copy_(0, slot, ids.index_select(0, nodes))
+        value = values.reshape(-1).index_select(0, rows * values.shape[1] + nodes)
+        out.values.view(-1).index_copy_(0, slot, value)
+        out.windows.view(-1, window_len).index_copy_(0, slot, windows(rows, nodes))
+    return out
+
+
+def batch_top(
+    values: Float[Tensor, "c n_nodes"],
+    keys: Int[Tensor, " n_nodes"],
+    ids: Int[Tensor, " n_nodes"],
+    windows: WindowFn,
+    window_len: int,
+    k: int,
+    prior: Examples | None = None,
+) -> Examples:
+    """The batch's top-k examples per component, in merge order. With `prior`, the examples
+    this batch will be merged into, nodes that cannot enter them are left out (no windows)."""
+    c, n = values.shape
+    m = min(k, n)
+    best, order = values.topk(m, dim=1)
+    if prior is None:
+        rows, slots = torch.arange(c).repeat_interleave(m), torch.arange(m).repeat(c)
+    else:  # a node below prior's k-th value cannot enter the merged top-k
+        rows, slots = (best >= prior.values[:, -1:]).nonzero(as_tuple=True)
+    nodes = order[rows, slots]
+    chosen = fill_examples(c, k, window_len, True, rows, slots, nodes, keys, ids, values, windows)
+    return chosen.take(top_order(chosen.values, chosen.ids))
