@@ -1,0 +1,68 @@
+"""The default investigations load, and the engine answers each on its bundled model."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from neuron_explainer.activations import attribute
+from neuron_explainer.activations.investigations import (
+    DEFAULT_SUITE,
+    Investigation,
+    load_investigations,
+)
+from neuron_explainer.models import Transformer
+
+SUITE = load_investigations()
+
+
+@cache
+def _model(name: str) -> Transformer:
+    return Transformer.from_pretrained(name)
+
+
+def test_the_suite_covers_both_bundled_models_and_the_three_behaviours() -> None:
+    models = {i.model for i in SUITE}
+    behaviours = {i.behaviour for i in SUITE}
+    assert models == {"toy-gelu-2l", "toy-attn-only-2l"}
+    assert {"closing_brackets", "prose_induction", "name_copying_ioi"} <= behaviours
+
+
+@pytest.mark.parametrize("investigation", SUITE, ids=[i.id for i in SUITE])
+def test_the_engine_answers_each_investigation(investigation: Investigation) -> None:
+    model = _model(investigation.model)
+    result = attribute(model, investigation.request(k=5, verify=3))
+    assert result.logit_diff.left == pytest.approx(investigation.logit_diff, abs=2e-3)
+    assert result.logit_diff.left > 0  # the model prefers the target, as the suite promises
+    assert result.nodes and result.verification is not None
+    assert len(result.verification.nodes) == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ("{", "not valid JSON"),
+        ('{"format_version": 9}', "format_version 1"),
+        ('{"format_version": 1, "investigations": [{"id": "x"}]}', "investigation 0 is malformed"),
+    ],
+)
+def test_malformed_files_raise_naming_the_file(content: str, match: str, tmp_path: Path) -> None:
+    path = tmp_path / "suite.json"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=match) as info:
+        load_investigations(path)
+    assert str(path) in str(info.value)
+
+
+def test_repeated_ids_and_missing_files_raise(tmp_path: Path) -> None:
+    doc = json.loads(DEFAULT_SUITE.read_text())
+    doc["investigations"].append(doc["investigations"][0])
+    path = tmp_path / "suite.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="repeated id"):
+        load_investigations(path)
+    with pytest.raises(FileNotFoundError, match=r"missing\.json"):
+        load_investigations(tmp_path / "missing.json")
