@@ -105,10 +105,11 @@ def _bundle_model(args: argparse.Namespace) -> int:
         shutil.copyfile(run / name, target / name)
     training = {k: v for k, v in summary.items() if k != "train_losses"}
     total_tokens = summary["tokens"]
-    init_from = summary["train_config"].get("init_from")
-    if init_from is not None:  # a continued run: record the run it started from
+    stage, init_from = training, summary["train_config"].get("init_from")
+    while init_from is not None:  # a continued run: record the runs it started from, in turn
         initial = json.loads((Path(init_from) / "training_summary.json").read_text())
-        training["initial_training"] = {k: v for k, v in initial.items() if k != "train_losses"}
+        stage["initial_training"] = {k: v for k, v in initial.items() if k != "train_losses"}
+        stage, init_from = stage["initial_training"], initial["train_config"].get("init_from")
         total_tokens += initial["tokens"]
     card: dict[str, Any] = {
         "name": args.name,
