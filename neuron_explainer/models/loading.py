@@ -42,8 +42,7 @@ def load_model(
     center_unembed: bool = False,
 ) -> Transformer:
     """Load a model by registry name or directory. Weight processing is off unless asked for."""
-    path = Path(name_or_path)
-    directory = path if path.is_dir() else registry.resolve(str(name_or_path), allow_download)
+    directory = registry.model_directory(name_or_path, allow_download)
     config_path = directory / "config.json"
     if not config_path.is_file():
         raise FileNotFoundError(f"No config.json in {directory}: not a model directory")

@@ -110,6 +110,12 @@ def entry(name: str) -> RegistryEntry:
     )
 
 
+def model_directory(name_or_path: str | Path, allow_download: bool = False) -> Path:
+    """A model directory as given, or the directory of a registry name."""
+    path = Path(name_or_path)
+    return path if path.is_dir() else resolve(str(name_or_path), allow_download)
+
+
 def resolve(name: str, allow_download: bool = False) -> Path:
     """The local directory of a registry name; raises with the expected location if absent."""
     e = entry(name)

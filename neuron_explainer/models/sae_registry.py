@@ -37,17 +37,9 @@ class SaeEntry:
     card: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-def model_directory(model: str | Path) -> Path:
-    """A model directory, or the directory of a registry name."""
-    path = Path(model)
-    if path.is_dir():
-        return path
-    return registry.resolve(str(model))
-
-
 def sae_entries(model: str | Path) -> list[SaeEntry]:
     """The autoencoders shipped with `model` (a registry name or a model directory), by site."""
-    root = model_directory(model) / SAES_DIRNAME
+    root = registry.model_directory(model) / SAES_DIRNAME
     entries = []
     if root.is_dir():
         for directory in sorted(root.iterdir()):

@@ -127,8 +127,9 @@ def _bundle_model(args: argparse.Namespace) -> int:
 def _bundle_sae(args: argparse.Namespace) -> int:
     """Copy a trained autoencoder beside its model (in `--dtype`), with a card of its training
     and, given `--eval-json`, its metrics (evaluate the bundled copy: it is what users load)."""
+    from neuron_explainer.models.registry import model_directory
     from neuron_explainer.models.sae_io import load_sae, save_sae
-    from neuron_explainer.models.sae_registry import CARD_FILENAME, SAES_DIRNAME, model_directory
+    from neuron_explainer.models.sae_registry import CARD_FILENAME, SAES_DIRNAME
     from neuron_explainer.models.sparse_autoencoder import DTYPES
 
     final = Path(args.run_dir) / "final"

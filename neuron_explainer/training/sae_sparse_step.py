@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
+from neuron_explainer.models.sae_losses import reconstruction_loss
 from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder
 
 
@@ -121,7 +122,7 @@ def topk_forward(
     values, indices = pre.topk(sae.cfg.k, dim=-1, sorted=False)
     acts = torch.relu(gather_pre_acts(x, sae.W_enc, sae.b_enc, b_dec, indices, values))
     x_hat = sparse_decode(indices, acts, sae.W_dec) + sae.b_dec
-    reconstruction = (x_hat - x).pow(2).sum(-1).mean()
+    reconstruction = reconstruction_loss(x_hat, x)
 
     auxk = x.new_zeros(())
     n_dead = int(dead.sum())
