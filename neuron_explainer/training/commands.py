@@ -118,6 +118,7 @@ def _bundle_model(args: argparse.Namespace) -> int:
         "total_training_tokens": total_tokens,
         "training": training,
         "evaluation": evaluation,
+        **({"notes": args.note} if args.note else {}),
     }
     (target / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"bundled {args.name} into {target}")
@@ -287,6 +288,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("run_dir")
     p.add_argument("name")
     p.add_argument("--eval-json", required=True)
+    p.add_argument("--note", action="append", default=[], help="a line for the card (repeatable)")
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
     p.set_defaults(handler=_bundle_model)
 

@@ -24,10 +24,10 @@ def _model(name: str) -> Transformer:
     return Transformer.from_pretrained(name)
 
 
-def test_the_suite_covers_both_bundled_models_and_the_three_behaviours() -> None:
+def test_the_suite_covers_every_bundled_model_and_the_three_behaviours() -> None:
     models = {i.model for i in SUITE}
     behaviours = {i.behaviour for i in SUITE}
-    assert models == {"toy-gelu-2l", "toy-attn-only-2l"}
+    assert models == {"toy-gelu-2l", "toy-attn-only-2l", "toy-gelu-4l"}
     assert {"closing_brackets", "prose_induction", "name_copying_ioi"} <= behaviours
 
 
