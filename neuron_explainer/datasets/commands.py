@@ -12,6 +12,36 @@ if TYPE_CHECKING:
 
 DEFAULT_DATA_DIR = "data"  # as `training.commands`: tokens in DATA_DIR/tokens/SPLIT.u16
 DEFAULT_SPLIT = "collation"
+# Tokens shipped in the repository (datasets/collation/README.md), for a clone with no corpus.
+BUNDLED_SPLIT = "bundled"
+BUNDLED_TOKENS = Path(__file__).resolve().parents[2] / "datasets" / "collation"
+PREPARE_TOKENS = 1_048_576  # `tdb prepare`'s budget: 4,096 contexts of 256 tokens
+
+
+def token_file(data_dir: str | Path, split: str, model: Any = None) -> Path:
+    """The token file of a split: DATA_DIR/tokens/SPLIT.u16, or for "bundled" the repository's
+    own, which only a model with the bundled toy tokenizer may read (`model`, when given)."""
+    if split != BUNDLED_SPLIT:
+        path = Path(data_dir) / "tokens" / f"{split}.u16"
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"No token file {path}: build and tokenize the corpus (README, 'Training the toy "
+                f"models'), or collate the tokens bundled with the repository (--split bundled)"
+            )
+        return path
+    import hashlib
+
+    info = json.loads((BUNDLED_TOKENS / "tokens.json").read_text())
+    tokenizer = getattr(model, "tokenizer", None)
+    text = getattr(tokenizer, "json_text", None)
+    if model is not None and (
+        text is None or hashlib.sha256(text.encode()).hexdigest() != info["tokenizer_sha256"]
+    ):
+        raise ValueError(
+            f"The bundled tokens ({BUNDLED_TOKENS / 'tokens.u16'}) are ids of the bundled toy "
+            "models' tokenizer, not this model's; collate a token file of your own (--split)"
+        )
+    return BUNDLED_TOKENS / "tokens.u16"
 
 
 def default_store_dir(data_dir: str | Path, model: str) -> str:
@@ -22,8 +52,8 @@ def default_store_dir(data_dir: str | Path, model: str) -> str:
 def ensure_collation(
     model_name: str,
     data_dir: str | Path = DEFAULT_DATA_DIR,
-    split: str = DEFAULT_SPLIT,
-    token_budget: int | None = None,
+    split: str = BUNDLED_SPLIT,
+    token_budget: int | None = PREPARE_TOKENS,
     store_dir: str | None = None,
     progress: bool = True,
 ) -> str:
@@ -60,9 +90,7 @@ def _collate_model(
 
     model = load_model(model_name)
     saes = load_model_saes(model_name, dtype=model.dtype) if use_saes else {}
-    tokens = Path(data_dir) / "tokens" / f"{split}.u16"
-    if not tokens.is_file():
-        raise FileNotFoundError(f"No token file {tokens}: run `tdb train-tokenizer` first")
+    tokens = token_file(data_dir, split, model)
     return run_collation(
         model,
         saes,
@@ -101,6 +129,20 @@ def _collate(args: argparse.Namespace) -> int:
     if index is not None:
         groups = [f"{g['family']} {g['site']} ({g['n_components']})" for g in index["groups"]]
         print(f"collated {index['corpus']['n_tokens']:,} tokens into {store}: {', '.join(groups)}")
+    return 0
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    import time
+
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
+    start = time.perf_counter()
+    store = ensure_collation(args.model, args.data_dir, args.split, args.tokens)
+    print(f"activation datasets of {args.model}: {store} ({time.perf_counter() - start:.0f} s)")
     return 0
 
 
@@ -150,7 +192,9 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("collate", help="collate top examples, samples, histograms of a model")
     p.add_argument("model", nargs="?", default=None, help="registry name or model directory")
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
-    p.add_argument("--split", default=DEFAULT_SPLIT, help="reads DATA_DIR/tokens/SPLIT.u16")
+    p.add_argument(
+        "--split", default=DEFAULT_SPLIT, help="reads DATA_DIR/tokens/SPLIT.u16; bundled: ours"
+    )
     p.add_argument("--tokens", type=int, default=None, help="token budget (default: the split)")
     p.add_argument("--token-start", type=int, default=0, help="first token of the split used")
     p.add_argument("--out", default=None, help="store (default DATA_DIR/collations/MODEL)")
@@ -160,6 +204,14 @@ def add_commands(sub: Any) -> None:
     for option in CONFIG_OPTIONS:
         p.add_argument("--" + option.replace("_", "-"), type=int, default=None)
     p.set_defaults(handler=_collate)
+
+    p = sub.add_parser("prepare", help="collate a model's datasets unless they exist (first run)")
+    p.add_argument("model", nargs="?", default="toy-gelu-2l", help="registry name or directory")
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    p.add_argument("--split", default=BUNDLED_SPLIT, help="bundled (default) or DATA_DIR split")
+    p.add_argument("--tokens", type=int, default=PREPARE_TOKENS, help="token budget")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
+    p.set_defaults(handler=_prepare)
 
     p = sub.add_parser("collation-record", help="print one component's collated record (JSON)")
     p.add_argument("store")

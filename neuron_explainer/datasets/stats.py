@@ -32,6 +32,12 @@ from neuron_explainer.datasets.examples import (
     merge_top,
 )
 from neuron_explainer.datasets.samples import KeyOrder, positive_sample, random_sample
+from neuron_explainer.datasets.sparse_stats import (
+    SparseBatch,
+    sparse_measure_parts,
+    sparse_quantile,
+    sparse_top,
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,9 @@ class MeasureBatch:
 
     values: Float[Tensor, "c n_nodes"]
     windows: WindowFn  # per-token values around given (component, node) pairs
+    # For sparse non-negative measures (latents): the positive entries as (rows, cols, values),
+    # from which `sparse_stats` computes the statistics without reading the zeros.
+    positive: tuple[Tensor, Tensor, Tensor] | None = None
 
 
 def measure_batch(
@@ -66,6 +75,8 @@ def measure_batch(
     saves their windows and changes nothing in the merge."""
     x = batch.values
     c, n = x.shape
+    if batch.positive is not None:
+        return _sparse_measure_batch(batch, ids, order, cfg, prior)
     square = x * x
     # Summed in float32 (pairwise, about 1e-7 relative) per batch, accumulated in float64.
     moments = torch.stack(
@@ -98,6 +109,40 @@ def measure_batch(
             quantile_prior,
         ),
         random=random_sample(x, ids, order, batch.windows, cfg.window, cfg.n_random, random_prior),
+    )
+
+
+def _sparse_measure_batch(
+    batch: MeasureBatch,
+    ids: Int[Tensor, " n_nodes"],
+    order: KeyOrder,
+    cfg: CollationConfig,
+    prior: MeasureStats | None,
+) -> MeasureStats:
+    assert batch.positive is not None
+    rows, cols, vals = batch.positive
+    c, n = batch.values.shape
+    nonzero, moments, hist = sparse_measure_parts(rows, cols, vals, c, n, cfg)
+    top, quantile, random = (
+        (None, None, None)
+        if prior is None
+        else (
+            prior.top,
+            prior.quantile,
+            prior.random,
+        )
+    )
+    sparse = SparseBatch(rows, cols, vals, batch.values, order.keys, ids, batch.windows, cfg)
+    return MeasureStats(
+        count=torch.full((c,), n, dtype=torch.int64),
+        nonzero=nonzero,
+        moments=moments,
+        hist=hist,
+        top=sparse_top(sparse, top),
+        quantile=sparse_quantile(sparse, quantile),
+        random=random_sample(
+            batch.values, ids, order, batch.windows, cfg.window, cfg.n_random, random
+        ),
     )
 
 

@@ -73,7 +73,8 @@ def group_batches(
         if group.family == "head":
             out[group.key] = _head_batch(model, group, cache, context_starts, cfg)
         else:
-            out[group.key] = _token_batch(cache[group.site], context_starts, cfg)
+            sparse = group.family == "latent"
+            out[group.key] = _token_batch(cache[group.site], context_starts, cfg, sparse)
     return out
 
 
@@ -82,11 +83,24 @@ def _offsets(cfg: CollationConfig) -> Int[Tensor, " window"]:
 
 
 def _token_batch(
-    acts: Float[Tensor, "batch pos c"], context_starts: Int[Tensor, " batch"], cfg: CollationConfig
+    acts: Float[Tensor, "batch pos c"],
+    context_starts: Int[Tensor, " batch"],
+    cfg: CollationConfig,
+    sparse: bool = False,
 ) -> GroupBatch:
+    """Per-token measures; `sparse` (latents: non-negative, mostly zero) also passes the positive
+    entries, and builds the [c, n] values from them rather than by a transposing copy."""
     batch, pos, c = acts.shape
     n = batch * pos
-    values = acts.reshape(n, c).T.float().contiguous()  # [c, n]: one row per component
+    positive = None
+    if sparse and not bool((acts < 0).any()):
+        flat = acts.reshape(n, c)
+        node, comp = flat.nonzero(as_tuple=True)
+        vals = flat[node, comp].float()
+        values = torch.zeros(c, n).index_put_((comp, node), vals)
+        positive = (comp, node, vals)
+    else:
+        values = acts.reshape(n, c).T.float().contiguous()  # [c, n]: one row per component
     ids = (context_starts[:, None] + torch.arange(pos)).reshape(-1)
     padded: list[Tensor] = []  # made on first use: each context's values, zero-padded
     stride = pos + cfg.window - 1
@@ -100,7 +114,7 @@ def _token_batch(
         starts = (comps * batch + context) * stride + position
         return padded[0].unfold(0, cfg.window, 1).index_select(0, starts)
 
-    return GroupBatch(ids, {"activation": MeasureBatch(values, windows)}, {})
+    return GroupBatch(ids, {"activation": MeasureBatch(values, windows, positive)}, {})
 
 
 @lru_cache(maxsize=8)

@@ -15,7 +15,9 @@ model without the splice. (SAELens computes the error without gradients instead.
 
 Hook names follow SAELens's HookedSAETransformer: `f"{site}.hook_sae_acts_post"` and so on.
 With nothing attached to an autoencoder's hook sites, its splice returns x without running the
-autoencoder: the output would equal x anyway, and an idle splice should cost nothing.
+autoencoder: the output would equal x anyway, and an idle splice should cost nothing. Likewise,
+without gradients, when hooks only read the input or the latents (a cache), the splice encodes
+and returns x: no decoder and no second encoding for the error term.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
+import torch
 from torch import Tensor
 
 from neuron_explainer.models.hooks import HookPoint, is_active
@@ -83,8 +86,12 @@ class SaeSplice:
             return x
         sae = self.sae
         sae_in = self.hook_sae_input(x)
-        pre = self.hook_sae_acts_pre(sae.encode_pre_act(sae_in))
-        latents = self.hook_sae_acts_post(sae.activate(pre))
+        raw_pre = sae.encode_pre_act(sae_in)
+        pre = self.hook_sae_acts_pre(raw_pre)
+        raw_latents = sae.activate(pre)
+        latents = self.hook_sae_acts_post(raw_latents)
+        if self._only_read(x, sae_in, raw_pre, pre, raw_latents, latents):
+            return x  # = decode(latents) + x - decode(encode(x)) when nothing was edited
         recons = self.hook_sae_recons(sae.decode(latents))
         if not self.use_error_term:
             return self.hook_sae_output(recons)
@@ -92,6 +99,17 @@ class SaeSplice:
         # the output, and d output / d x = d recons / d x + I - d decode(encode(x)) / d x = I.
         error = self.hook_sae_error(x - sae.decode(sae.encode(x)))
         return self.hook_sae_output(recons + error)
+
+    def _only_read(self, *pairs: Tensor) -> bool:
+        """Whether hooks only read (cached) the input and latents, with no gradients to carry
+        and nothing attached past the latents: the output is then x itself, and the decoder
+        and the error term's second encoding need not run (collation's case)."""
+        if torch.is_grad_enabled() or not self.use_error_term:
+            return False
+        if any(pairs[i] is not pairs[i + 1] for i in range(0, len(pairs), 2)):
+            return False  # a hook replaced the input, pre-activations or latents
+        later = (self.hook_sae_recons, self.hook_sae_error, self.hook_sae_output)
+        return not any(is_active(p) for p in later)
 
 
 def site_width(model: Transformer, site: str) -> int:

@@ -1,4 +1,4 @@
-"""`tdb collate`, `tdb collation-record` and `tdb collation-summary` on a tiny model."""
+"""`tdb collate`, `tdb collation-record`, `tdb collation-summary` on a tiny model; `tdb prepare`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ import json
 import numpy as np
 import pytest
 
-from neuron_explainer.datasets.commands import add_commands, default_store_dir
+from neuron_explainer.datasets.commands import (
+    BUNDLED_TOKENS,
+    add_commands,
+    default_store_dir,
+    token_file,
+)
+from neuron_explainer.datasets.reader import read_record
 from tests.models.tiny import tiny_model
 
 
@@ -36,3 +42,33 @@ def test_collate_record_summary(tmp_path, capsys: pytest.CaptureFixture[str]) ->
     assert run(["collation-summary", store, "neuron", "1", "--by", "max", "--limit", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:3] == ["index", "kurtosis", "density"] and len(lines) == 4
+
+
+def test_prepare_collates_the_bundled_tokens_once(tmp_path, capsys, monkeypatch) -> None:
+    """`tdb prepare` (make serve's first run) on the default model and the bundled tokens; a
+    second run reuses the store."""
+    argv = ["prepare", "toy-gelu-2l", "--data-dir", str(tmp_path), "--tokens", "512"]
+    assert run(argv) == 0
+    store = default_store_dir(tmp_path, "toy-gelu-2l")
+    assert store in capsys.readouterr().out
+    index = json.loads((tmp_path / "collations" / "toy-gelu-2l" / "index.json").read_text())
+    assert index["corpus"]["n_tokens"] == 512
+    assert {g["family"] for g in index["groups"]} == {"neuron", "head", "latent"}
+    first = np.fromfile(BUNDLED_TOKENS / "tokens.u16", dtype="<u2", count=512)
+    top = read_record(store, "neuron", 0, 0)["measures"]["activation"]["top"][0]
+    at = top["id"] - top["position"]  # the window's first token in the token file
+    assert top["tokens"] == first[at : at + len(top["tokens"])].tolist()
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("collated again")
+
+    monkeypatch.setattr("neuron_explainer.datasets.commands._collate_model", fail)
+    assert run(argv) == 0
+
+
+def test_token_files_are_checked(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="--split bundled"):
+        token_file(tmp_path, "collation")
+    assert token_file(tmp_path, "bundled").name == "tokens.u16"
+    with pytest.raises(ValueError, match="not this model's"):
+        token_file(tmp_path, "bundled", tiny_model())  # no tokenizer of ours

@@ -103,6 +103,27 @@ def test_several_autoencoders_at_once() -> None:
     assert_clean(model, names_before)
 
 
+def test_reading_latents_without_gradients_skips_the_decoder() -> None:
+    """A cache of the latents (collation's case) runs the encoder only, and the output is x."""
+    site = "blocks.0.mlp.hook_post"
+    model, toks, sae = tiny_model(), tokens(), make_sae(TINY_CFG.d_mlp, "topk")
+    calls = []
+    decode = sae.decode
+    sae.decode = lambda latents: calls.append(1) or decode(latents)  # type: ignore[method-assign]
+    with torch.no_grad():
+        expected = model(toks)
+        with splice_saes(model, {site: sae}):
+            names = [site, f"{site}.hook_sae_acts_post"]
+            logits, cache = model.run_with_cache(toks, names_filter=lambda n: n in names)
+            assert not calls and (logits - expected).abs().max() == 0
+            assert torch.equal(cache[f"{site}.hook_sae_acts_post"], sae.encode(cache[site]))
+            model.run_with_cache(toks, names_filter=f"{site}.hook_sae_recons")
+            assert calls  # a later hook site is observed: the full splice runs
+    with splice_saes(model, {site: sae}):
+        model.run_with_cache(toks, names_filter=f"{site}.hook_sae_acts_post")
+    assert len(calls) == 2 + 2  # with gradients too: recons and the error term's decode
+
+
 def test_ablating_a_latent_removes_its_decoder_row_from_that_position() -> None:
     site, pos = "blocks.0.hook_mlp_out", 4
     model, toks, sae = tiny_model(), tokens(), make_sae(TINY_CFG.d_model)

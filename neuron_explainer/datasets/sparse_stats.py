@@ -1,0 +1,115 @@
+"""Statistics of a sparse, non-negative measure (autoencoder latents) from its nonzero values.
+
+A TopK latent is nonzero on k of d_sae latents per token (64 of 4,096 for the bundled MLP
+autoencoders), so the dense passes of `stats.measure_batch` (powers, signs, histogram bins and a
+top-k over every (latent, token) pair) mostly read zeros. This module computes the same
+statistics from the list of nonzero entries:
+
+    count, nonzero, moments   sums over the nonzero entries (zeros add nothing)
+    hist                      bins of the nonzero values, plus the zeros in the zero bin
+    top                       the top_k nonzero nodes by value, ties by id; slots stay empty
+                              when a latent has fewer nonzero nodes (never zero-valued examples)
+    quantile                  the positive nodes with the smallest keys (as the dense path)
+    random                    as the dense path (any value; needs no values to choose)
+
+Everything but `top` equals the dense path's result (moments up to float32 summation order); the
+dense path fills a latent's missing top examples with zero-valued nodes, which say nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+
+from neuron_explainer.datasets.config import CollationConfig, bin_cells
+from neuron_explainer.datasets.examples import Examples, WindowFn, fill_examples
+
+
+def _row_ranks(rows: Int[Tensor, " m"], c: int) -> Int[Tensor, " m"]:
+    """The rank of each entry within its row, for entries already grouped by row in order."""
+    starts = torch.zeros(c + 1, dtype=torch.int64)
+    starts[1:] = torch.bincount(rows, minlength=c).cumsum(0)
+    return torch.arange(len(rows)) - starts[rows]
+
+
+def _by_row_then(rows: Tensor, *keys: Tensor) -> Tensor:
+    """The permutation sorting entries by row, then by each of `keys` in turn (ascending)."""
+    order = torch.arange(len(rows))
+    for key in reversed(keys):
+        order = order[torch.argsort(key[order], stable=True)]
+    return order[torch.argsort(rows[order], stable=True)]
+
+
+def sparse_measure_parts(
+    rows: Int[Tensor, " m"],
+    cols: Int[Tensor, " m"],
+    vals: Float[Tensor, " m"],
+    c: int,
+    n: int,
+    cfg: CollationConfig,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """count [c], nonzero [c], moments [c, 4] (float64) and hist [c, bins] of the measure whose
+    nonzero entries are (rows, cols, vals) of a [c, n] matrix."""
+    if bool((vals < 0).any()):
+        raise ValueError("sparse statistics need non-negative values")
+    if not bool(vals.isfinite().all()):
+        raise ValueError("Activations are not all finite (NaN or inf in the forward pass)")
+    powers = torch.stack([vals, vals**2, vals**3, vals**4], dim=1)
+    moments = torch.zeros(c, 4).index_add_(0, rows, powers).double()
+    nonzero = torch.bincount(rows, minlength=c)
+    bins = bin_cells(vals, cfg).long() + rows * cfg.n_bins
+    hist = torch.bincount(bins, minlength=c * cfg.n_bins).view(c, cfg.n_bins)
+    hist[:, cfg.zero_bin] += n - nonzero
+    return nonzero, moments, hist
+
+
+@dataclass(frozen=True)
+class SparseBatch:
+    """The positive entries (rows, cols, vals) of a [c, n] measure `values`, with what
+    `fill_examples` needs to turn chosen entries into examples."""
+
+    rows: Int[Tensor, " m"]
+    cols: Int[Tensor, " m"]
+    vals: Float[Tensor, " m"]
+    values: Float[Tensor, "c n"]
+    keys: Int[Tensor, " n"]
+    ids: Int[Tensor, " n"]
+    windows: WindowFn
+    cfg: CollationConfig
+
+    def first_per_row(
+        self, size: int, top: bool, sort_keys: tuple[Tensor, ...], admit: Tensor | None
+    ) -> Examples:
+        """Per row, the first `size` entries in the order of `sort_keys` (per entry) among those
+        `admit` lets in. Admission must keep a prefix of each row's order (a bound on the
+        sort key), so ranks are slots."""
+        c = self.values.shape[0]
+        order = _by_row_then(self.rows, *sort_keys)
+        rows, cols = self.rows[order], self.cols[order]
+        rank = _row_ranks(rows, c)
+        keep = rank < size
+        if admit is not None:
+            keep &= admit[order]
+        cfg = self.cfg
+        chosen = (rows[keep], rank[keep], cols[keep])
+        return fill_examples(
+            c, size, cfg.window, top, *chosen, self.keys, self.ids, self.values, self.windows
+        )
+
+
+def sparse_top(batch: SparseBatch, prior: Examples | None) -> Examples:
+    """Per row, the top_k positive entries by value (descending), ties by id (ascending); an
+    entry below the prior's k-th value cannot enter the merged top-k."""
+    admit = None if prior is None else batch.vals >= prior.values[batch.rows, -1]
+    ids = batch.ids[batch.cols]
+    return batch.first_per_row(batch.cfg.top_k, True, (-batch.vals, ids), admit)
+
+
+def sparse_quantile(batch: SparseBatch, prior: Examples | None) -> Examples:
+    """Per row, the positive nodes with the smallest keys (below the prior's full-sample bound)."""
+    keys = batch.keys[batch.cols]
+    admit = None if prior is None else keys < prior.keys[batch.rows, -1]
+    return batch.first_per_row(batch.cfg.n_quantile_samples, False, (keys,), admit)
