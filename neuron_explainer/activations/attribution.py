@@ -120,7 +120,7 @@ def attribute(model: Transformer, request: AttributionRequest) -> AttributionRes
     hooks = ablation_hooks([resolved] + [[] for _ in rows[1:]])
 
     run, site_metrics = compute_metrics(
-        model, torch.stack(rows), objective, request.families, hooks
+        model, torch.stack(rows), objective, request.families, hooks, position
     )
 
     listed = select_nodes(site_metrics, request.k, request.rank_on)
@@ -137,6 +137,7 @@ def attribute(model: Transformer, request: AttributionRequest) -> AttributionRes
             [n.values.left.total_effect for n in chosen],
             objective,
             resolved,
+            position,
         )
     n_logits = request.top_n_logits
     return AttributionResult(
@@ -148,7 +149,7 @@ def attribute(model: Transformer, request: AttributionRequest) -> AttributionRes
         objective_value=_sides(run.objective.tolist()),
         top_logits=Sides(
             *(
-                next_token_logits(model, run.logits[i, position], n_logits, targets, distractors)
+                next_token_logits(model, run.logits[i], n_logits, targets, distractors)
                 for i in range(len(rows))
             )
         ),
@@ -166,14 +167,18 @@ def compute_metrics(
     objective: Objective,
     families: Sequence[FamilyName] = FAMILIES,
     hooks: Sequence[HookSpec] = (),
+    logit_position: int = -1,
 ) -> tuple[GradientPass, list[SiteMetrics]]:
     """The four metrics of every node of `families` at every site of the model, per batch row,
-    from one forward pass (with `hooks`) and one backward pass of `objective`."""
+    from one forward pass (with `hooks`) and one backward pass of `objective`; the pass's
+    logits are those at `logit_position`."""
     chosen = [get_family(name) for name in dict.fromkeys(families)]
     sites = [(family, site) for family in chosen for site in family.sites(model)]
     cache_names = [name for family, site in sites for name in family.cache_names(site)]
     grad_names = [site.site for _, site in sites]
-    run = run_with_gradients(model, tokens, objective, cache_names, grad_names, hooks)
+    run = run_with_gradients(
+        model, tokens, objective, cache_names, grad_names, hooks, logit_position
+    )
     read = objective.direct_read(model, run.cache)
     metrics = [
         family.metrics(model, site, run.cache, run.grads[site.site], read) for family, site in sites

@@ -50,8 +50,11 @@ class Objective(Protocol):
         ...
 
     def value(
-        self, logits: Float[Tensor, "batch pos d_vocab"], cache: Mapping[str, Tensor]
-    ) -> Float[Tensor, " batch"]: ...
+        self, logits: Float[Tensor, "batch d_vocab"], cache: Mapping[str, Tensor]
+    ) -> Float[Tensor, " batch"]:
+        """The objective per batch row, from the logits at the objective's `position` (if it
+        reads logits; the forward computes no others) and the cache."""
+        ...
 
     def direct_read(self, model: Transformer, cache: Mapping[str, Tensor]) -> DirectRead: ...
 
@@ -102,10 +105,10 @@ class LogitDifference:
         return [(FINAL_SCALE, freeze)]
 
     def value(
-        self, logits: Float[Tensor, "batch pos d_vocab"], cache: Mapping[str, Tensor]
+        self, logits: Float[Tensor, "batch d_vocab"], cache: Mapping[str, Tensor]
     ) -> Float[Tensor, " batch"]:
-        at = logits[:, self.position]
-        return at[:, list(self.targets)].mean(-1) - at[:, list(self.distractors)].mean(-1)
+        """From the logits at `position`."""
+        return logits[:, list(self.targets)].mean(-1) - logits[:, list(self.distractors)].mean(-1)
 
     def direction(self, model: Transformer) -> Float[Tensor, " d_model"]:
         return unembedding_difference(model, self.targets, self.distractors)

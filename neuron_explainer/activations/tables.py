@@ -67,11 +67,13 @@ def select_nodes(
     ordered by the ranked total effect, largest first."""
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
+    # Flat indices of each site's nodes (None: every entry of the layout is one).
+    nodes = [None if bool(s.valid.all()) else s.valid.reshape(-1).nonzero()[:, 0] for s in sites]
     reasons: dict[tuple[int, int], list[str]] = {}
     for metric in METRICS:
         directions = ("top",) if metric == "write_magnitude" else ("top", "bottom")
         for direction, chosen in zip(
-            directions, _extremes(sites, metric, rank_on, k), strict=False
+            directions, _extremes(sites, nodes, metric, rank_on, k), strict=False
         ):
             for site_i, flat in chosen:
                 reasons.setdefault((site_i, flat), []).append(f"{metric}:{direction}")
@@ -80,21 +82,49 @@ def select_nodes(
 
 
 def _extremes(
-    sites: Sequence[SiteMetrics], metric: MetricName, rank_on: RankOn, k: int
+    sites: Sequence[SiteMetrics],
+    nodes: Sequence[Tensor | None],
+    metric: MetricName,
+    rank_on: RankOn,
+    k: int,
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """(site index, flat node index) of the k largest and the k smallest valid, finite values
-    of the metric across the sites. One masking pass per site serves both directions."""
+    """(site index, flat node index) of the k largest and the k smallest finite values of the
+    metric across the sites' nodes (`nodes`: see `select_nodes`)."""
     top: list[tuple[Tensor, Tensor, Tensor]] = []
     bottom: list[tuple[Tensor, Tensor, Tensor]] = []
-    for site_i, site in enumerate(sites):
+    for site_i, (site, flat) in enumerate(zip(sites, nodes, strict=True)):
         view = ranking_view(site, metric, rank_on).reshape(-1)
-        usable = site.valid.reshape(-1) & view.isfinite()
-        n = min(k, view.numel())
+        values = view if flat is None else view.index_select(0, flat)
+        if values.numel() == 0:
+            continue
+        low, high = values.aminmax()
+        finite = bool(torch.isfinite(low) & torch.isfinite(high))  # NaN makes both NaN
         for out, fill, largest in ((top, float("-inf"), True), (bottom, float("inf"), False)):
-            values, idx = view.masked_fill(~usable, fill).topk(n, largest=largest)
-            keep = values.isfinite()
-            out.append((values[keep], idx[keep], torch.full_like(idx[keep], site_i)))
+            ranked = values if finite else values.masked_fill(~values.isfinite(), fill)
+            best, idx = top_k(ranked, min(k, values.numel()), largest)
+            keep = best.isfinite()
+            idx = idx[keep] if flat is None else flat[idx[keep]]
+            out.append((best[keep], idx, torch.full_like(idx, site_i)))
     return _best(top, k, largest=True), _best(bottom, k, largest=False)
+
+
+TOPK_ROW = 256  # `top_k` splits a long vector into rows of this many values
+
+
+def top_k(values: Tensor, n: int, largest: bool = True) -> tuple[Tensor, Tensor]:
+    """`values.topk(n, largest=largest)` of a 1-D tensor (equal up to the order of ties), faster
+    for long vectors: the n best values lie in the n rows (of TOPK_ROW values) whose best value
+    is largest, since every row left out has n better values in the rows taken."""
+    rows = values.numel() // TOPK_ROW
+    if rows <= 4 * n:
+        return values.topk(n, largest=largest)
+    body = values[: rows * TOPK_ROW].view(rows, TOPK_ROW)
+    row_best = body.amax(1) if largest else body.amin(1)
+    taken = row_best.topk(n, largest=largest).indices
+    candidates = (taken[:, None] * TOPK_ROW + torch.arange(TOPK_ROW)).reshape(-1)
+    candidates = torch.cat([candidates, torch.arange(rows * TOPK_ROW, values.numel())])
+    best, j = values.index_select(0, candidates).topk(n, largest=largest)
+    return best, candidates[j]
 
 
 def _best(

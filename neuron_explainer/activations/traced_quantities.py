@@ -88,7 +88,7 @@ class TracedQuantity(abc.ABC):
 
     @abc.abstractmethod
     def value(
-        self, logits: Float[Tensor, "batch pos d_vocab"], cache: Mapping[str, Tensor]
+        self, logits: Float[Tensor, "batch d_vocab"], cache: Mapping[str, Tensor]
     ) -> Float[Tensor, " batch"]: ...
 
     @abc.abstractmethod
@@ -170,7 +170,7 @@ class NeuronPre(TracedQuantity):
         return [self.info.site, f"blocks.{self.layer}.ln2.hook_scale"]
 
     def value(
-        self, logits: Float[Tensor, "batch pos d_vocab"], cache: Mapping[str, Tensor]
+        self, logits: Float[Tensor, "batch d_vocab"], cache: Mapping[str, Tensor]
     ) -> Float[Tensor, " batch"]:
         return cache[self.info.site][:, self.token, self.neuron]
 
@@ -225,7 +225,7 @@ class LatentPre(TracedQuantity):
         return [info.site] if info.scale_site is None else [info.site, info.scale_site]
 
     def value(
-        self, logits: Float[Tensor, "batch pos d_vocab"], cache: Mapping[str, Tensor]
+        self, logits: Float[Tensor, "batch d_vocab"], cache: Mapping[str, Tensor]
     ) -> Float[Tensor, " batch"]:
         return cache[self.info.site][:, self.token, self.latent]
 
@@ -275,7 +275,7 @@ class HeadScore(TracedQuantity):
         return q, cache[f"blocks.{self.layer}.attn.hook_k"][:, self.key, self.head]
 
     def value(
-        self, logits: Float[Tensor, "batch pos d_vocab"], cache: Mapping[str, Tensor]
+        self, logits: Float[Tensor, "batch d_vocab"], cache: Mapping[str, Tensor]
     ) -> Float[Tensor, " batch"]:
         q, k = self._qk(cache)
         q = q.detach() if self.part == "key" else q
@@ -329,7 +329,7 @@ class HeadValue(TracedQuantity):
         return pattern[:, self.head, self.query, self.key].detach(), gradient.detach()
 
     def value(
-        self, logits: Float[Tensor, "batch pos d_vocab"], cache: Mapping[str, Tensor]
+        self, logits: Float[Tensor, "batch d_vocab"], cache: Mapping[str, Tensor]
     ) -> Float[Tensor, " batch"]:
         p, g = self._frozen(cache)
         v = cache[self.info.site][:, self.key, self.head]  # [batch, d_head]

@@ -49,6 +49,7 @@ def verify_by_ablation(
     estimates: Sequence[float],
     objective: Objective,
     ablations: Sequence[ResolvedAblation] = (),
+    logit_position: int = -1,
 ) -> Verification:
     """Zero each node in its own batch row of one forward pass and measure the objective."""
     if len(nodes) != len(estimates):
@@ -58,7 +59,8 @@ def verify_by_ablation(
         *ablation_hooks([ablations] * batch),
         *node_zeroing_hooks(nodes, list(range(1, batch))),
     ]
-    _, values = run_without_gradients(model, tokens[None].expand(batch, -1), objective, hooks)
+    rows = tokens[None].expand(batch, -1)
+    _, values = run_without_gradients(model, rows, objective, hooks, logit_position)
     true_effects = (values[0] - values[1:]).tolist()
     verified = [
         VerifiedNode(node, float(estimate), true)

@@ -194,7 +194,7 @@ class TargetLogit:
         return [("ln_final.hook_scale", lambda x, _: x.detach())]
 
     def value(self, logits: Tensor, cache: Mapping[str, Tensor]) -> Tensor:
-        return logits[:, self.position, TARGET]
+        return logits[:, TARGET]
 
     def direct_read(self, model: Transformer, cache: Mapping[str, Tensor]) -> DirectRead:
         scale = cache["ln_final.hook_scale"][:, self.position, 0]
@@ -306,3 +306,14 @@ def test_requests_are_validated() -> None:
         attribute(model, request(position=len(PROMPT)))
     result: AttributionResult = attribute(model, request(position=2, families=["embedding"]))
     assert result.position == 2
+
+
+def test_logits_are_computed_at_the_objective_position_only() -> None:
+    model = model64()
+    tokens = torch.tensor([PROMPT])
+    early = LogitDifference((TARGET,), (DISTRACTOR,), POSITION - 2)
+    with pytest.raises(ValueError, match="the objective reads"):
+        compute_metrics(model, tokens, early)  # logits at the last token, objective earlier
+    run, _ = compute_metrics(model, tokens, early, logit_position=POSITION - 2)
+    full = model(tokens).detach()
+    torch.testing.assert_close(run.logits, full[:, POSITION - 2], atol=1e-5, rtol=1e-5)

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from neuron_explainer.activations.nodes import Node, NodeSite, write_sublayer
+from neuron_explainer.activations.tables import top_k
 
 
 @pytest.mark.parametrize(
@@ -63,3 +65,15 @@ def test_residual_stream_order_of_writes() -> None:
     assert write_sublayer("blocks.1.hook_resid_pre") == write_sublayer("blocks.0.mlp.hook_post")
     with pytest.raises(ValueError):
         write_sublayer("ln_final.hook_scale")
+
+
+@pytest.mark.parametrize("n", [1, 10])
+@pytest.mark.parametrize("size", [7, 3000, 100_003])
+def test_top_k_equals_torch_topk(n: int, size: int) -> None:
+    values = torch.randn(size, generator=torch.Generator().manual_seed(size))
+    values[::97] = 0.5  # ties
+    for largest in (True, False):
+        best, idx = top_k(values, min(n, size), largest)
+        expected, _ = values.topk(min(n, size), largest=largest)
+        assert torch.equal(best, expected)
+        assert torch.equal(values[idx], best)
