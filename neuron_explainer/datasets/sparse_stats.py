@@ -35,12 +35,9 @@ def _row_ranks(rows: Int[Tensor, " m"], c: int) -> Int[Tensor, " m"]:
     return torch.arange(len(rows)) - starts[rows]
 
 
-def _by_row_then(rows: Tensor, *keys: Tensor) -> Tensor:
-    """The permutation sorting entries by row, then by each of `keys` in turn (ascending)."""
-    order = torch.arange(len(rows))
-    for key in reversed(keys):
-        order = order[torch.argsort(key[order], stable=True)]
-    return order[torch.argsort(rows[order], stable=True)]
+def _by_row_then(rows: Tensor, key: Tensor, span: int) -> Tensor:
+    """The stable permutation sorting entries by row, then by `key` (integers in [0, span))."""
+    return torch.argsort(rows * span + key, stable=True)
 
 
 def sparse_measure_parts(
@@ -81,13 +78,13 @@ class SparseBatch:
     cfg: CollationConfig
 
     def first_per_row(
-        self, size: int, top: bool, sort_keys: tuple[Tensor, ...], admit: Tensor | None
+        self, size: int, top: bool, key: Tensor, span: int, admit: Tensor | None
     ) -> Examples:
-        """Per row, the first `size` entries in the order of `sort_keys` (per entry) among those
-        `admit` lets in. Admission must keep a prefix of each row's order (a bound on the
-        sort key), so ranks are slots."""
+        """Per row, the first `size` entries in the order of `key` (per entry, integers in
+        [0, span); ties in entry order) among those `admit` lets in. Admission must keep a
+        prefix of each row's order (a bound on the sort key), so ranks are slots."""
         c = self.values.shape[0]
-        order = _by_row_then(self.rows, *sort_keys)
+        order = _by_row_then(self.rows, key, span)
         rows, cols = self.rows[order], self.cols[order]
         rank = _row_ranks(rows, c)
         keep = rank < size
@@ -104,12 +101,33 @@ def sparse_top(batch: SparseBatch, prior: Examples | None) -> Examples:
     """Per row, the top_k positive entries by value (descending), ties by id (ascending); an
     entry below the prior's k-th value cannot enter the merged top-k."""
     admit = None if prior is None else batch.vals >= prior.values[batch.rows, -1]
-    ids = batch.ids[batch.cols]
-    return batch.first_per_row(batch.cfg.top_k, True, (-batch.vals, ids), admit)
+    # Positive float32 values order as their bit patterns; ties keep entry order, by id.
+    descending = 0x7FFFFFFF - batch.vals.view(torch.int32).long()
+    by_id = _entries_by_id(batch)
+    if by_id is not None:
+        batch = SparseBatch(batch.rows[by_id], batch.cols[by_id], batch.vals[by_id], *_rest(batch))
+        descending, admit = descending[by_id], None if admit is None else admit[by_id]
+    return batch.first_per_row(batch.cfg.top_k, True, descending, 2**31, admit)
 
 
 def sparse_quantile(batch: SparseBatch, prior: Examples | None) -> Examples:
     """Per row, the positive nodes with the smallest keys (below the prior's full-sample bound)."""
+    n = batch.keys.shape[0]
+    key_rank = torch.empty(n, dtype=torch.int64)
+    key_rank[torch.argsort(batch.keys)] = torch.arange(n)  # keys are distinct
     keys = batch.keys[batch.cols]
     admit = None if prior is None else keys < prior.keys[batch.rows, -1]
-    return batch.first_per_row(batch.cfg.n_quantile_samples, False, (keys,), admit)
+    return batch.first_per_row(batch.cfg.n_quantile_samples, False, key_rank[batch.cols], n, admit)
+
+
+def _entries_by_id(batch: SparseBatch) -> Tensor | None:
+    """The entries of a row come in ascending node order (as `nonzero` lists them). None when
+    node ids ascend with the node index too (as collation numbers them), else the stable
+    permutation of the entries by id."""
+    if bool((batch.ids[1:] > batch.ids[:-1]).all()):
+        return None
+    return torch.argsort(batch.ids[batch.cols], stable=True)
+
+
+def _rest(batch: SparseBatch) -> tuple[Tensor, Tensor, Tensor, WindowFn, CollationConfig]:
+    return batch.values, batch.keys, batch.ids, batch.windows, batch.cfg

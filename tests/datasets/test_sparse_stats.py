@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from neuron_explainer.datasets.config import CollationConfig
@@ -37,9 +38,12 @@ def stats(x: torch.Tensor, ids: torch.Tensor, sparse: bool, prior=None):
     return measure_batch(batch(x, sparse), ids, order, CFG, prior)
 
 
-def test_sparse_equals_dense_but_lists_only_activating_top_examples() -> None:
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_sparse_equals_dense_but_lists_only_activating_top_examples(shuffled: bool) -> None:
     x = sparse_values(400, seed=0)
     ids = torch.arange(1000, 1400)
+    if shuffled:  # ties are broken by id, whatever the order of the nodes
+        ids = ids[torch.randperm(400, generator=torch.Generator().manual_seed(0))]
     dense, sparse = stats(x, ids, False), stats(x, ids, True)
     for field in ("count", "nonzero", "hist"):
         assert torch.equal(getattr(dense, field), getattr(sparse, field)), field
@@ -49,9 +53,10 @@ def test_sparse_equals_dense_but_lists_only_activating_top_examples() -> None:
             assert torch.equal(getattr(getattr(dense, name), f), getattr(getattr(sparse, name), f))
     for row, values in enumerate(x.numpy()):
         positive = np.flatnonzero(values > 0)
-        expected = positive[np.lexsort((positive, -values[positive]))][: CFG.top_k]
+        node_ids = ids.numpy()[positive]
+        expected = positive[np.lexsort((node_ids, -values[positive]))][: CFG.top_k]
         got = sparse.top.ids[row].numpy()
-        assert got[: len(expected)].tolist() == (expected + 1000).tolist()
+        assert got[: len(expected)].tolist() == ids.numpy()[expected].tolist()
         assert (got[len(expected) :] == -1).all()
         np.testing.assert_array_equal(sparse.top.values[row, : len(expected)], values[expected])
 
