@@ -5,7 +5,6 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SOURCES := neuron_explainer tests bench
 MODEL ?= toy-gelu-2l
-PROMPT ?= def fibonacci(n):
 
 .PHONY: install serve test check bench clean
 
@@ -19,9 +18,11 @@ $(STAMP): setup.py
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# First run: collate the default model's activation datasets (1M bundled tokens; later runs
+# reuse them), then serve the API and the UI on http://127.0.0.1:8000.
 serve: install
-	$(VENV)/bin/tdb models
-	$(VENV)/bin/tdb sample $(MODEL) --prompt '$(PROMPT)'
+	$(VENV)/bin/tdb prepare $(MODEL)
+	$(VENV)/bin/tdb serve --model $(MODEL)
 
 check: install
 	$(VENV)/bin/ruff format --check $(SOURCES)
@@ -36,6 +37,7 @@ bench: install
 	HF_HUB_OFFLINE=1 $(PY) bench/bench_attribution.py
 	HF_HUB_OFFLINE=1 $(PY) bench/bench_sae.py
 	HF_HUB_OFFLINE=1 $(PY) bench/bench_collation.py
+	HF_HUB_OFFLINE=1 $(PY) bench/bench_server.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

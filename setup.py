@@ -36,8 +36,11 @@ setup(
             "transformers>=4.40",
             "transformer-lens>=3,<4",
             "sae-lens>=6",
+            "httpx>=0.27",
+            "schemathesis>=4.32,<5",
         ],
         "bench": [
+            "httpx>=0.27",
             "transformers>=4.40",
             "transformer-lens>=3,<4",
         ],

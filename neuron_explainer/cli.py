@@ -118,11 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verify", type=int, default=20, help="nodes verified by real ablation")
     p.set_defaults(handler=_investigate)
 
+    from neuron_explainer.activation_server.commands import add_commands as add_server_commands
     from neuron_explainer.datasets.commands import add_commands as add_dataset_commands
     from neuron_explainer.training.commands import add_commands
 
     add_commands(sub)
     add_dataset_commands(sub)
+    add_server_commands(sub)
     return parser
 
 

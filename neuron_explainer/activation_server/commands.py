@@ -1,0 +1,121 @@
+"""`tdb serve` (the API and UI on uvicorn) and `tdb openapi` (the API's schema, no model)."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PORT = 8000
+
+
+def parse_saes(model: str, value: str | None) -> tuple[str, ...] | None:
+    """None (every bundled autoencoder), `none`, or comma-separated sites the model ships."""
+    if value is None:
+        return None
+    if value.strip().lower() == "none":
+        return ()
+    from neuron_explainer.models.sae_registry import sae_entries
+
+    shipped = [e.site for e in sae_entries(model)]
+    sites = tuple(s.strip() for s in value.split(",") if s.strip())
+    unknown = [s for s in sites if s not in shipped]
+    if unknown:
+        raise ValueError(
+            f"{model} ships no autoencoder at {', '.join(unknown)}; it ships: "
+            f"{', '.join(shipped) or 'none'} (or pass --saes none)"
+        )
+    return sites
+
+
+def settings_from_args(args: argparse.Namespace) -> tuple[Any, bool]:
+    """The server's settings, and whether its token was generated here (to be printed)."""
+    from neuron_explainer.activation_server.settings import Settings, is_loopback
+    from neuron_explainer.models import registry
+
+    registry.entry(args.model)  # model names come from the registry only
+    token, generated = args.token, False
+    if token is None and not is_loopback(args.host):
+        token, generated = secrets.token_urlsafe(24), True
+    settings = Settings(
+        model=args.model,
+        saes=parse_saes(args.model, args.saes),
+        host=args.host,
+        port=args.port,
+        data_dir=Path(args.data_dir),
+        token=token,
+        cors_origins=tuple(args.cors_origin or ()),
+        allowed_hosts=tuple(args.allowed_host or ()),
+        max_pending=args.max_pending,
+        preload=True,
+    )
+    return settings, generated
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from neuron_explainer.activation_server.main import create_app
+
+    settings, generated = settings_from_args(args)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    print(f"tdb: serving {settings.model} at {settings.origin} (API docs: /api/docs)", flush=True)
+    if settings.token:
+        shown = settings.token if generated else "the one given with --token"
+        print(
+            f"tdb: every /api request needs the token ({shown}) as 'Authorization: Bearer "
+            "TOKEN' or 'X-TDB-Token: TOKEN'",
+            flush=True,
+        )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
+    return 0
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of the app; builds no model."""
+    from neuron_explainer.activation_server.main import create_app
+
+    return create_app().openapi()
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    import orjson
+
+    data = orjson.dumps(openapi_document(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    if args.out is None:
+        sys.stdout.write(data.decode() + "\n")
+    else:
+        Path(args.out).write_bytes(data + b"\n")
+        print(f"wrote {args.out}")
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register `serve` and `openapi` on `tdb`'s subparsers."""
+    from neuron_explainer.models.registry import DEFAULT_MODEL
+
+    p = sub.add_parser("serve", help="serve the debugger's API (/api) and UI (/)")
+    p.add_argument("--model", default=DEFAULT_MODEL, help="registry name (see `tdb models`)")
+    p.add_argument(
+        "--saes",
+        default=None,
+        help="autoencoder sites to splice, comma-separated, or `none` (default: every bundled one)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="other than loopback needs a token")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    p.add_argument("--data-dir", default="data", help="collations in DATA_DIR/collations/")
+    p.add_argument("--token", default=None, help="required on /api (generated off loopback)")
+    p.add_argument("--cors-origin", action="append", help="another allowed origin (repeatable)")
+    p.add_argument("--allowed-host", action="append", help="another Host name (repeatable)")
+    p.add_argument("--max-pending", type=int, default=16, help="model jobs queued before 503")
+    p.add_argument("--log-level", default="info")
+    p.set_defaults(handler=_serve)
+
+    p = sub.add_parser("openapi", help="write the API's OpenAPI document (loads no model)")
+    p.add_argument("--out", default=None, help="file (default: stdout)")
+    p.set_defaults(handler=_openapi)
