@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from neuron_explainer.activations.nodes import neuron_site, pattern_site
+from neuron_explainer.activations.nodes import latent_site, neuron_site, pattern_site
 from neuron_explainer.datasets.config import FORMAT_VERSION, CollationConfig, Group
 from neuron_explainer.datasets.shards import CollationFileError, read_bytes
 from neuron_explainer.datasets.stats import derived_moments
@@ -69,8 +69,10 @@ class CollationStore:
     # ---- files ---------------------------------------------------------------------------------
 
     def group(self, family: str, layer: int | str) -> tuple[Group, dict[str, Any]]:
-        """A group by family and site, or by layer for neurons, heads and a layer's only
-        autoencoder."""
+        """A group by family and site (for latents also the autoencoder's splice site), or by
+        layer for neurons, heads and a layer's only autoencoder."""
+        if isinstance(layer, str) and family == "latent" and (family, layer) not in self._groups:
+            layer = latent_site(layer)  # blocks.0.mlp.hook_post -> its hook_sae_acts_post
         if isinstance(layer, str) and (family, layer) in self._groups:
             return Group(family, layer), self._groups[family, layer]  # type: ignore[arg-type]
         if isinstance(layer, int) and family in ("neuron", "head"):

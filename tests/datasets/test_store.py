@@ -237,3 +237,11 @@ def test_truncated_shard_file(model, saes, tokens_path, tmp_path) -> None:
     path.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(CollationFileError, match=str(path)):
         run_collation(*args, progress=False)
+
+
+def test_latents_are_named_by_their_splice_site_too(store) -> None:
+    root, _ = store
+    by_splice = read_record(root, "latent", "blocks.1.hook_resid_pre", 15)
+    assert by_splice == read_record(
+        root, "latent", "blocks.1.hook_resid_pre.hook_sae_acts_post", 15
+    )
