@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,12 @@ from neuron_explainer.datasets.shards import (
     save_shard,
 )
 from neuron_explainer.datasets.stats import measure_batch
-from neuron_explainer.datasets.streams import group_batches
+from neuron_explainer.datasets.streams import (
+    GroupBatch,
+    cut_groups,
+    forward_cache,
+    group_batches,
+)
 from neuron_explainer.models.sae_splice import splice_saes
 from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder
 from neuron_explainer.models.transformer import Transformer
@@ -67,15 +73,27 @@ def collate_batch(
 ) -> ShardResult:
     """The statistics of one batch of whole contexts (autoencoders already spliced). `prior`:
     the result this one will be merged into (see `stats.measure_batch`)."""
+    batches = group_batches(model, groups, tokens, context_starts, cfg)
+    return batch_statistics(batches, tokens.shape, cfg, prior)
+
+
+def batch_statistics(
+    batches: Mapping[str, GroupBatch],
+    shape: tuple[int, ...],
+    cfg: CollationConfig,
+    prior: ShardResult | None = None,
+) -> ShardResult:
+    """The statistics of one batch's group values (`streams.group_batches`); `shape`: the
+    batch's tokens' (contexts, positions)."""
     results = {}
-    for key, batch in group_batches(model, groups, tokens, context_starts, cfg).items():
+    for key, batch in batches.items():
         order = KeyOrder(node_keys(batch.ids, cfg.seed) ^ group_salt(key, cfg.seed))
         measures = {}
         for name, values in batch.measures.items():
             before = None if prior is None else prior.groups[key].measures[name]
             measures[name] = measure_batch(values, batch.ids, order, cfg, before)
         results[key] = GroupResult(measures, batch.sums)
-    return ShardResult(results, tokens.numel(), tokens.shape[0])
+    return ShardResult(results, shape[0] * shape[1], shape[0])
 
 
 def collate_shard(
@@ -98,13 +116,27 @@ def collate_shard(
     groups = groups_of(model, saes)
     result: ShardResult | None = None
     stop = first_context + n_contexts
-    with splice_saes(model, saes):
-        for first in range(first_context, stop, cfg.batch_contexts):
-            starts = token_start + np.arange(first, min(first + cfg.batch_contexts, stop)) * size
-            batch = np.stack([tokens[s : s + size] for s in starts]).astype(np.int64)
-            part = collate_batch(
-                model, groups, torch.from_numpy(batch), torch.from_numpy(starts), cfg, result
-            )
+    starts = [
+        token_start + np.arange(first, min(first + cfg.batch_contexts, stop)) * size
+        for first in range(first_context, stop, cfg.batch_contexts)
+    ]
+
+    def forward(at: npt.NDArray[np.int64]) -> tuple[dict[str, Tensor], Tensor]:
+        batch = torch.from_numpy(np.stack([tokens[s : s + size] for s in at]).astype(np.int64))
+        return forward_cache(model, groups, batch), batch
+
+    # The next batch's forward pass runs on another thread while this one's statistics are
+    # taken (torch releases the GIL): with few cores, two streams of work use them better than
+    # one stream of small multi-threaded operations. Results are unchanged.
+    with splice_saes(model, saes), ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(forward, starts[0])
+        for i, at in enumerate(starts):
+            cache, batch = pending.result()
+            if i + 1 < len(starts):
+                pending = pool.submit(forward, starts[i + 1])
+            batches = cut_groups(model, groups, cache, torch.from_numpy(at), cfg)
+            del cache
+            part = batch_statistics(batches, tuple(batch.shape), cfg, result)
             result = part if result is None else merge(result, part, cfg)
             if on_batch is not None:
                 on_batch(part.n_tokens)

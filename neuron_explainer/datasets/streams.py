@@ -63,18 +63,37 @@ def group_batches(
     """Every group's measures on one batch of whole contexts (`context_starts`: the index of
     each context's first token in the token file). Needs the autoencoders of latent groups
     spliced into `model`."""
+    return cut_groups(model, groups, forward_cache(model, groups, tokens), context_starts, cfg)
+
+
+def forward_cache(
+    model: Transformer, groups: list[Group], tokens: Int[Tensor, "batch pos"]
+) -> dict[str, Tensor]:
+    """The activations the groups read, from a forward pass that stops before the unembedding."""
     names = {name for g in groups for name in group_hook_names(g)}
     with torch.no_grad():
         _, cache = model.run_with_cache(
             tokens, names_filter=lambda n: n in names, stop_at_layer=model.cfg.n_layers
         )
+    return cache
+
+
+def cut_groups(
+    model: Transformer,
+    groups: list[Group],
+    cache: dict[str, Tensor],
+    context_starts: Int[Tensor, " batch"],
+    cfg: CollationConfig,
+) -> dict[str, GroupBatch]:
+    """The groups' measures from the cached activations of one batch."""
     out = {}
-    for group in groups:
-        if group.family == "head":
-            out[group.key] = _head_batch(model, group, cache, context_starts, cfg)
-        else:
-            sparse = group.family == "latent"
-            out[group.key] = _token_batch(cache[group.site], context_starts, cfg, sparse)
+    with torch.no_grad():
+        for group in groups:
+            if group.family == "head":
+                out[group.key] = _head_batch(model, group, cache, context_starts, cfg)
+            else:
+                sparse = group.family == "latent"
+                out[group.key] = _token_batch(cache[group.site], context_starts, cfg, sparse)
     return out
 
 
