@@ -82,7 +82,13 @@ def _collate_model(
     token_start: int = 0,
     work_dir: str | None = None,
     progress: bool = True,
+    keep_work: bool = False,
 ) -> dict[str, Any] | None:
+    """Collate into `store`; the work directory of shard results (kept until the store is
+    written, for resuming; about 3.7 GB for the default model and 1M tokens) is then removed
+    unless `keep_work`."""
+    import shutil
+
     from neuron_explainer.datasets.collate import run_collation
     from neuron_explainer.datasets.config import CollationConfig
     from neuron_explainer.models.loading import load_model
@@ -91,18 +97,22 @@ def _collate_model(
     model = load_model(model_name)
     saes = load_model_saes(model_name, dtype=model.dtype) if use_saes else {}
     tokens = token_file(data_dir, split, model)
-    return run_collation(
+    work = work_dir or f"{store}.work"
+    index = run_collation(
         model,
         saes,
         tokens,
         store,
-        work_dir or f"{store}.work",
+        work,
         cfg or CollationConfig(),
         token_budget=token_budget,
         token_start=token_start,
         model_name=model_name,
         progress=progress,
     )
+    if index is not None and not keep_work:
+        shutil.rmtree(work, ignore_errors=True)
+    return index
 
 
 def _collate(args: argparse.Namespace) -> int:
@@ -125,6 +135,7 @@ def _collate(args: argparse.Namespace) -> int:
         use_saes=not args.no_saes,
         token_start=args.token_start,
         work_dir=args.work_dir,
+        keep_work=args.keep_work,
     )
     if index is not None:
         groups = [f"{g['family']} {g['site']} ({g['n_components']})" for g in index["groups"]]
@@ -199,6 +210,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--token-start", type=int, default=0, help="first token of the split used")
     p.add_argument("--out", default=None, help="store (default DATA_DIR/collations/MODEL)")
     p.add_argument("--work-dir", default=None, help="shard results (default STORE.work)")
+    p.add_argument("--keep-work", action="store_true", help="keep the shard results afterwards")
     p.add_argument("--no-saes", action="store_true", help="skip the bundled autoencoders")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
     for option in CONFIG_OPTIONS:

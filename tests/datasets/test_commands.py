@@ -54,6 +54,7 @@ def test_prepare_collates_the_bundled_tokens_once(tmp_path, capsys, monkeypatch)
     index = json.loads((tmp_path / "collations" / "toy-gelu-2l" / "index.json").read_text())
     assert index["corpus"]["n_tokens"] == 512
     assert {g["family"] for g in index["groups"]} == {"neuron", "head", "latent"}
+    assert not (tmp_path / "collations" / "toy-gelu-2l.work").exists()  # shard results removed
     first = np.fromfile(BUNDLED_TOKENS / "tokens.u16", dtype="<u2", count=512)
     top = read_record(store, "neuron", 0, 0)["measures"]["activation"]["top"][0]
     at = top["id"] - top["position"]  # the window's first token in the token file
