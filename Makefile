@@ -1,12 +1,18 @@
-# Set-up, checks, tests and benchmarks. Everything runs inside a local virtual environment.
+# Set-up, checks, tests and benchmarks. Python runs inside a local virtual environment; the UI
+# (neuron_viewer/) is built with npm.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SOURCES := neuron_explainer tests bench
 MODEL ?= toy-gelu-2l
+UI := neuron_viewer
+UI_STAMP := $(UI)/node_modules/.installed
+# Browser tests drive Debian's Chromium (playwright-core); never download a browser build.
+NPM := PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install serve test check bench clean
+.PHONY: install ui serve test check bench chromium clean
 
 install: $(STAMP)
 
@@ -18,19 +24,36 @@ $(STAMP): setup.py
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+$(UI_STAMP): $(UI)/package.json $(UI)/package-lock.json
+	cd $(UI) && $(NPM) ci --no-audit --no-fund
+	touch $(UI_STAMP)
+
+# The built UI, which tdb serve serves at /; rebuilt when its sources change.
+ui: $(UI)/dist/index.html
+
+$(UI)/dist/index.html: $(UI_STAMP) $(shell find $(UI)/src $(UI)/index.html $(UI)/vite.config.ts -type f 2>/dev/null)
+	cd $(UI) && $(NPM) run build
+
 # First run: collate the default model's activation datasets (1M bundled tokens; later runs
 # reuse them), then serve the API and the UI on http://127.0.0.1:8000.
-serve: install
+serve: install ui
 	$(VENV)/bin/tdb prepare $(MODEL)
 	$(VENV)/bin/tdb serve --model $(MODEL)
 
-check: install
+check: install $(UI_STAMP)
 	$(VENV)/bin/ruff format --check $(SOURCES)
 	$(VENV)/bin/ruff check $(SOURCES)
 	$(VENV)/bin/mypy
+	cd $(UI) && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(NPM) run check-api
+	cd $(UI) && $(NPM) run lint && $(NPM) run typecheck && $(NPM) test
 
-test: check
+chromium:
+	test -x /usr/bin/chromium || ($(SUDO) apt-get update && \
+	    $(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver)
+
+test: check chromium
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q --timeout=900 tests
+	cd $(UI) && HF_HUB_OFFLINE=1 $(NPM) run e2e
 
 bench: install
 	HF_HUB_OFFLINE=1 $(PY) bench/bench_models.py
@@ -40,4 +63,4 @@ bench: install
 	HF_HUB_OFFLINE=1 $(PY) bench/bench_server.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(UI)/node_modules $(UI)/dist

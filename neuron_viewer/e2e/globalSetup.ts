@@ -1,0 +1,105 @@
+/** Starts a real server for the browser tests: `tdb serve` on a free port from the repository
+ * root, with the collated datasets the component pages need (built first with `tdb prepare`
+ * when the data directory has none, from the tokens bundled with the repository; about a
+ * minute for the budget below). The UI is served from dist/ (`npm run e2e` builds it first).
+ *
+ *   TDB                the tdb executable (default: ../.venv/bin/tdb)
+ *   TDB_E2E_DATA_DIR   data directory (default: neuron_viewer/.e2e-data, kept between runs)
+ *   TDB_E2E_URL        test an already running server instead of starting one */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { TestProject } from "vitest/node";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    baseUrl: string;
+  }
+}
+
+const viewer = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const repo = resolve(viewer, "..");
+const tdb = process.env.TDB ?? join(repo, ".venv", "bin", "tdb");
+const dataDir = process.env.TDB_E2E_DATA_DIR ?? join(viewer, ".e2e-data");
+const MODEL = "toy-gelu-2l";
+const COLLATION_TOKENS = "32768";
+const START_TIMEOUT_MS = 180_000;
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => ok(port));
+    });
+  });
+}
+
+async function waitForHealth(url: string, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`tdb serve exited (${child.exitCode}):\n${log()}`);
+    try {
+      const response = await fetch(`${url}/api/health`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`tdb serve did not answer ${url}/api/health in ${START_TIMEOUT_MS} ms:\n${log()}`);
+}
+
+function prepareDatasets(): void {
+  mkdirSync(dataDir, { recursive: true });
+  if (existsSync(join(dataDir, "collations", MODEL, "index.json"))) return;
+  console.log(`e2e: collating ${COLLATION_TOKENS} bundled tokens for ${MODEL} into ${dataDir}`);
+  const result = spawnSync(
+    tdb,
+    ["prepare", MODEL, "--data-dir", dataDir, "--tokens", COLLATION_TOKENS, "--threads", "1"],
+    { cwd: repo, stdio: "inherit" },
+  );
+  if (result.status !== 0) throw new Error(`tdb prepare failed (${String(result.status)})`);
+  // The shard results (about 230 MB) only serve to resume an interrupted collation.
+  const store = join(dataDir, "collations", MODEL);
+  if (existsSync(join(store, "index.json"))) rmSync(`${store}.work`, { recursive: true, force: true });
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const given = process.env.TDB_E2E_URL;
+  if (given !== undefined) {
+    project.provide("baseUrl", given.replace(/\/$/, ""));
+    return async () => {};
+  }
+  if (!existsSync(join(viewer, "dist", "index.html"))) {
+    throw new Error("dist/ has no build: run `npm run build` first (`npm run e2e` does)");
+  }
+  prepareDatasets();
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let output = "";
+  const child = spawn(tdb, ["serve", "--model", MODEL, "--port", String(port), "--data-dir", dataDir], {
+    cwd: repo,
+    env: { ...process.env, HF_HUB_OFFLINE: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  await waitForHealth(url, child, () => output);
+  project.provide("baseUrl", url);
+  const running = () => child.exitCode === null && child.signalCode === null;
+  return async () => {
+    if (!running()) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (running()) child.kill("SIGKILL");
+  };
+}

@@ -1,0 +1,92 @@
+import { Link } from "react-router-dom";
+import { divergingColor } from "../lib/colorScale";
+import { formatValue } from "../lib/format";
+import { METRICS, METRIC_LABELS, type Metric, type Side } from "../lib/metrics";
+import { componentOf, componentPath, parseNodeId, traceKinds } from "../lib/nodes";
+import type { DebuggerState, TraceKindChoice } from "../lib/urlState";
+import { nodeTooltip, type DebuggerTableNode } from "./request";
+
+export interface NodeActions {
+  ablate: (nodeId: string) => void;
+  trace: (nodeId: string, kind: TraceKindChoice) => void;
+}
+
+interface Props {
+  row: DebuggerTableNode;
+  sides: Side[];
+  scales: Partial<Record<`${Metric}.${Side}`, number>>;
+  state: DebuggerState;
+  actions: NodeActions;
+}
+
+export function NodeTableRow({ row, sides, scales, state, actions }: Props) {
+  const parsed = parseNodeId(row.id);
+  const component = parsed === null ? null : componentOf(parsed);
+  const ablated = state.ablations.some((a) => a.nodeId === row.id);
+  const traced = state.trace?.nodeId === row.id;
+  const kinds = traceKinds(row.row.node.family);
+  return (
+    <tr className={ablated || traced ? "pinned" : undefined} data-node-id={row.id}>
+      <td className="name" title={nodeTooltip(row.row)}>
+        {component === null ? (
+          <span className="mono">{row.name}</span>
+        ) : (
+          <Link to={componentPath(component)} className="mono" aria-label={`Open the page of ${row.name}`}>
+            {row.name}
+          </Link>
+        )}
+      </td>
+      <td className="mono tokens">{row.tokens}</td>
+      {METRICS.flatMap((m) =>
+        sides.map((s) => {
+          const v = row.values[s]?.[m] ?? null;
+          return (
+            <td
+              key={`${m}.${s}`}
+              className="num"
+              style={{ background: divergingColor(v, scales[`${m}.${s}`] ?? 0) }}
+              title={`${METRIC_LABELS[m]} (${s}): ${v === null ? "undefined for this node" : String(v)}`}
+            >
+              {formatValue(v)}
+            </td>
+          );
+        }),
+      )}
+      <td>
+        <div className="row" style={{ flexWrap: "nowrap", gap: "0.3rem" }}>
+          <button
+            type="button"
+            className="small"
+            disabled={ablated}
+            onClick={() => actions.ablate(row.id)}
+            aria-label={`Ablate ${row.name} at ${row.tokens}`}
+            title="Ablate: set this node's activation to zero (a real intervention; left = ablated, right = baseline)"
+          >
+            ablate
+          </button>
+          {kinds.length > 0 && (
+            <select
+              className="small"
+              value=""
+              aria-label={`Trace ${row.name} upstream`}
+              title="Trace upstream: rank nodes by their effect on this node's pre-activation (heads: query, key, query-key or value)"
+              onChange={(e) => {
+                const kind = kinds.find((k) => k.kind === e.target.value);
+                if (kind) actions.trace(row.id, kind.kind);
+              }}
+            >
+              <option value="" disabled>
+                trace…
+              </option>
+              {kinds.map((k) => (
+                <option key={k.kind} value={k.kind}>
+                  {k.label}
+                </option>
+              ))}
+            </select>
+          )}
+        </div>
+      </td>
+    </tr>
+  );
+}

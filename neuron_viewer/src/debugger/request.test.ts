@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_STATE, type DebuggerState } from "../lib/urlState";
+import { buildRun, keepRow, nodeTokens, requestedFamilies, tableRows, traceSpec, type DebuggerResult, type NodeRow } from "./request";
+
+const base: DebuggerState = { ...DEFAULT_STATE, prompt: "name = str(value", targets: [")"], distractors: ["]"] };
+
+function row(id: string, family: NodeRow["node"]["family"], site: string, token: number, keyToken: number | null = null): NodeRow {
+  const values = { activation: 1, writeMagnitude: 2, directEffect: null, totalEffect: 0.5 };
+  return {
+    node: { id, family, site, layer: null, token, index: 0, keyToken },
+    values: { left: values },
+    rankedBy: ["total_effect:top"],
+    tokens: { outputTop: null, outputBottom: null, inputTop: null },
+  };
+}
+
+describe("debugger requests", () => {
+  it("needs a prompt, a target and a distractor", () => {
+    expect(buildRun(DEFAULT_STATE)).toBeNull();
+    expect(buildRun({ ...base, targets: [""] })).toBeNull();
+    expect(buildRun(base)).toMatchObject({ prompt: "name = str(value", targets: [")"], distractors: ["]"], k: 10, verify: 0, rankOn: "left" });
+  });
+
+  it("asks for the latent family when either toggle wants latents", () => {
+    expect(requestedFamilies(base)).toEqual(["embedding", "neuron", "head"]);
+    expect(requestedFamilies({ ...base, mlp: "latents", embeddings: false })).toEqual(["head", "latent"]);
+    const attnOnly = { ...base, attn: "latents" as const };
+    expect(keepRow(attnOnly, row("a", "latent", "blocks.0.hook_attn_out.hook_sae_acts_post", 1))).toBe(true);
+    expect(keepRow(attnOnly, row("m", "latent", "blocks.0.mlp.hook_post.hook_sae_acts_post", 1))).toBe(false);
+  });
+
+  it("sends ablations, a second prompt, ranking and traces", () => {
+    const run = buildRun({
+      ...base,
+      ablations: [{ nodeId: "neuron:blocks.1.mlp.hook_post:4:10", value: "mean" }],
+      comparePrompt: "name = list(value",
+      rankOn: "diff",
+      trace: { kind: "head_qk", nodeId: "head:blocks.1.attn.hook_pattern:4:3:2" },
+    });
+    expect(run).toMatchObject({
+      ablations: [{ nodeId: "neuron:blocks.1.mlp.hook_post:4:10", value: "mean" }],
+      comparePrompt: "name = list(value",
+      rankOn: "diff",
+      trace: { kind: "head_qk", layer: 1, token: 4, index: 3, keyToken: 2 },
+    });
+    // ranking on another run needs two runs
+    expect(buildRun({ ...base, rankOn: "diff" })?.rankOn).toBe("left");
+  });
+
+  it("traces latents by their autoencoder's site, and refuses mismatched kinds", () => {
+    expect(traceSpec({ kind: "latent_pre", nodeId: "latent:blocks.0.mlp.hook_post.hook_sae_acts_post:2:9" })).toEqual({
+      kind: "latent_pre", token: 2, index: 9, site: "blocks.0.mlp.hook_post",
+    });
+    expect(traceSpec({ kind: "neuron_pre", nodeId: "head:blocks.1.attn.hook_pattern:4:3:2" })).toBeNull();
+  });
+
+  it("shows a head pair's query and key tokens", () => {
+    const strings = ["name", " =", " str", "(", "value"];
+    expect(nodeTokens(row("h", "head", "blocks.1.attn.hook_pattern", 4, 3), strings)).toBe('"value" 4 → "(" 3');
+    expect(nodeTokens(row("n", "neuron", "blocks.1.mlp.hook_post", 1), strings)).toBe('"␣=" 1');
+  });
+
+  it("turns result rows into table rows", () => {
+    const result = {
+      tokenStrings: { left: ["a", "b"] },
+      nodes: [row("neuron:blocks.1.mlp.hook_post:1:7", "neuron", "blocks.1.mlp.hook_post", 1)],
+    } as unknown as DebuggerResult;
+    const [first] = tableRows(result, base);
+    expect(first).toMatchObject({ name: "L1 N7", tokens: '"b" 1', values: { left: { directEffect: null, totalEffect: 0.5 } } });
+  });
+});

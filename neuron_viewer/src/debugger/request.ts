@@ -1,0 +1,130 @@
+/** From the debugger's URL state to the body of one debugger run, and back from the result's
+ * node rows to table rows. */
+import type { Schemas } from "../api/client";
+import { formatValue, visibleToken } from "../lib/format";
+import type { Side } from "../lib/metrics";
+import type { MetricValues, TableNode } from "../lib/nodeTable";
+import { isAttentionSite, nodeLabel, parseNodeId, autoencoderSite, type Family } from "../lib/nodes";
+import type { DebuggerState, TraceChoice } from "../lib/urlState";
+
+export type DebuggerRun = Schemas["DebuggerRun"];
+export type DebuggerResult = Schemas["DebuggerResult"];
+export type NodeRow = Schemas["NodeRow"];
+export type TraceSpec = Schemas["TraceSpec"];
+
+/** The node families to request: the latent family holds every autoencoder, so MLP or
+ * attention latents alone are requested as all latents and the others dropped (`keepRow`). */
+export function requestedFamilies(state: DebuggerState): Family[] {
+  const families: Family[] = [];
+  if (state.embeddings) families.push("embedding");
+  if (state.mlp === "neurons") families.push("neuron");
+  if (state.attn === "heads") families.push("head");
+  if (state.mlp === "latents" || state.attn === "latents") families.push("latent");
+  return families;
+}
+
+/** Whether a listed node belongs to the families the toggles chose. */
+export function keepRow(state: DebuggerState, row: NodeRow): boolean {
+  if (row.node.family !== "latent") return true;
+  const attention = isAttentionSite(row.node.site);
+  return attention ? state.attn === "latents" : state.mlp === "latents";
+}
+
+export function traceSpec(trace: TraceChoice): TraceSpec | null {
+  const node = parseNodeId(trace.nodeId);
+  if (node === null) return null;
+  if (trace.kind === "latent_pre") {
+    if (node.family !== "latent") return null;
+    return { kind: trace.kind, token: node.token, index: node.index, site: autoencoderSite(node.site) };
+  }
+  if (trace.kind === "neuron_pre") {
+    if (node.family !== "neuron") return null;
+    return { kind: trace.kind, token: node.token, index: node.index, layer: node.layer };
+  }
+  if (node.family !== "head") return null;
+  return { kind: trace.kind, token: node.token, index: node.index, layer: node.layer, keyToken: node.keyToken };
+}
+
+export function hasTwoRuns(state: DebuggerState): boolean {
+  return state.comparePrompt !== null || state.ablations.length > 0;
+}
+
+/** The run to request, or null when the form is not complete (no prompt, target or distractor). */
+export function buildRun(state: DebuggerState): DebuggerRun | null {
+  const targets = state.targets.filter((t) => t !== "");
+  const distractors = state.distractors.filter((d) => d !== "");
+  if (state.prompt === "" || targets.length === 0 || distractors.length === 0) return null;
+  const trace = state.trace === null ? null : traceSpec(state.trace);
+  const run: DebuggerRun = {
+    prompt: state.prompt,
+    targets,
+    distractors,
+    families: requestedFamilies(state),
+    k: state.k,
+    ablations: state.ablations.map((a) => ({ nodeId: a.nodeId, value: a.value })),
+    verify: state.verify,
+    rankOn: hasTwoRuns(state) ? state.rankOn : "left",
+  };
+  if (state.comparePrompt !== null && state.comparePrompt !== "") run.comparePrompt = state.comparePrompt;
+  if (trace !== null) run.trace = trace;
+  return run;
+}
+
+function metricValues(values: Schemas["NodeValues"]): MetricValues {
+  return {
+    activation: values.activation ?? null,
+    writeMagnitude: values.writeMagnitude ?? null,
+    directEffect: values.directEffect ?? null,
+    totalEffect: values.totalEffect ?? null,
+  };
+}
+
+function tokenAt(strings: readonly string[], i: number): string {
+  const s = strings[i];
+  return s === undefined ? `#${i}` : `"${visibleToken(s)}"`;
+}
+
+/** "the token" for neurons and latents; "from query → to key" for head pairs. */
+export function nodeTokens(row: NodeRow, strings: readonly string[]): string {
+  const { node } = row;
+  const at = `${tokenAt(strings, node.token)} ${node.token}`;
+  if (node.keyToken === null) return at;
+  return `${at} → ${tokenAt(strings, node.keyToken)} ${node.keyToken}`;
+}
+
+/** A tooltip of what the node writes: the tokens it promotes and suppresses most. */
+export function nodeTooltip(row: NodeRow): string {
+  const list = (scores: Schemas["TokenScore"][] | null | undefined) =>
+    (scores ?? []).map((s) => `"${visibleToken(s.string)}" ${formatValue(s.value)}`).join(", ");
+  const lines = [row.node.id, `listed by ${row.rankedBy.join(", ")}`];
+  const up = list(row.tokens.outputTop);
+  const down = list(row.tokens.outputBottom);
+  if (up) lines.push(`promotes: ${up}`);
+  if (down) lines.push(`suppresses: ${down}`);
+  return lines.join("\n");
+}
+
+export interface DebuggerTableNode extends TableNode {
+  row: NodeRow;
+}
+
+export function tableRows(result: DebuggerResult, state: DebuggerState): DebuggerTableNode[] {
+  const strings = result.tokenStrings.left;
+  return result.nodes
+    .filter((row) => keepRow(state, row))
+    .map((row) => {
+      const parsed = parseNodeId(row.node.id);
+      const values: Partial<Record<Side, MetricValues>> = { left: metricValues(row.values.left) };
+      if (row.values.right) values.right = metricValues(row.values.right);
+      if (row.values.diff) values.diff = metricValues(row.values.diff);
+      return {
+        id: row.node.id,
+        family: row.node.family,
+        name: parsed === null ? row.node.id : nodeLabel(parsed),
+        tokens: nodeTokens(row, strings),
+        values,
+        row,
+      };
+    });
+}
+

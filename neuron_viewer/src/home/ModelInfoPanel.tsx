@@ -1,0 +1,56 @@
+import type { ModelInfo } from "../api/hooks";
+
+export function ModelInfoPanel({ info }: { info: ModelInfo }) {
+  const c = info.config;
+  const rows: [string, string | number][] = [
+    ["layers", c.nLayers],
+    ["d_model", c.dModel],
+    ["heads × d_head", `${c.nHeads} × ${c.dHead}`],
+    ["d_mlp", c.attnOnly ? "none (attention only)" : c.dMlp],
+    ["context", c.nCtx],
+    ["vocabulary", c.dVocab],
+    ["activation", c.actFn],
+    ["embeddings", c.tiedEmbeddings ? "tied" : "untied"],
+  ];
+  return (
+    <section className="panel" aria-labelledby="model-heading">
+      <h2 id="model-heading">Model: {info.name}</h2>
+      <p>{info.description}</p>
+      <p className="muted small">source: {info.source}</p>
+      <table className="data" aria-label="Model configuration">
+        <tbody>
+          {rows.map(([k, v]) => (
+            <tr key={k}>
+              <th scope="row">{k}</th>
+              <td className="num">{v}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h3>Autoencoders</h3>
+      {info.autoencoders.length === 0 ? (
+        <p className="muted">None spliced.</p>
+      ) : (
+        <ul>
+          {info.autoencoders.map((a) => (
+            <li key={a.site}>
+              <code>{a.site}</code>: {a.architecture}
+              {a.k === null ? "" : ` (k ${a.k})`}, {a.dSae} latents on {a.dIn} inputs
+            </li>
+          ))}
+        </ul>
+      )}
+      <h3>Collated dataset</h3>
+      {info.dataset.available ? (
+        <p>
+          <code>{info.dataset.store}</code>: {info.dataset.nTokens?.toLocaleString() ?? "?"} tokens,{" "}
+          {info.dataset.groups?.length ?? 0} groups.
+        </p>
+      ) : (
+        <p className="warn-text" role="note">
+          Not available: {info.dataset.message ?? "no store"}
+        </p>
+      )}
+    </section>
+  );
+}

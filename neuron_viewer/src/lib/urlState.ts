@@ -1,0 +1,183 @@
+/** The debugger's state as URL search parameters, so that every view can be reloaded, shared
+ * and bookmarked. Defaults are left out of the URL; decoding never throws (bad values fall back
+ * to defaults), and decode(encode(state)) equals state for every valid state.
+ *
+ *   ?prompt=...&t=)&d=]&mlp=latents&attn=heads&emb=0&k=20&ablate=<nodeId>~mean
+ *    &trace=head_query~<nodeId>&compare=...&verify=10&rank=diff&sort=totalEffect.left.desc&filter=L1
+ */
+import { METRICS, SIDES, type Metric, type Side } from "./metrics";
+
+export type MlpChoice = "neurons" | "latents";
+export type AttnChoice = "heads" | "latents";
+export const ABLATION_VALUES = ["zero", "mean"] as const;
+export type AblationValueChoice = (typeof ABLATION_VALUES)[number];
+export const TRACE_KINDS = [
+  "neuron_pre",
+  "latent_pre",
+  "head_query",
+  "head_key",
+  "head_qk",
+  "head_value",
+] as const;
+export type TraceKindChoice = (typeof TRACE_KINDS)[number];
+
+export interface AblationChoice {
+  nodeId: string;
+  value: AblationValueChoice;
+}
+
+export interface TraceChoice {
+  kind: TraceKindChoice;
+  nodeId: string;
+}
+
+export interface SortChoice {
+  metric: Metric;
+  side: Side;
+  descending: boolean;
+}
+
+export type RankOn = "left" | "right" | "diff";
+
+export interface DebuggerState {
+  prompt: string;
+  targets: string[];
+  distractors: string[];
+  mlp: MlpChoice;
+  attn: AttnChoice;
+  embeddings: boolean;
+  k: number;
+  ablations: AblationChoice[];
+  trace: TraceChoice | null;
+  comparePrompt: string | null;
+  verify: number;
+  /** which run picks the listed nodes when there are two */
+  rankOn: RankOn;
+  sort: SortChoice;
+  filter: string;
+}
+
+export const K_MIN = 1;
+export const K_MAX = 100;
+export const VERIFY_MAX = 50;
+
+export const DEFAULT_SORT: SortChoice = { metric: "totalEffect", side: "left", descending: true };
+
+export const DEFAULT_STATE: DebuggerState = {
+  prompt: "",
+  targets: [""],
+  distractors: [""],
+  mlp: "neurons",
+  attn: "heads",
+  embeddings: true,
+  k: 10,
+  ablations: [],
+  trace: null,
+  comparePrompt: null,
+  verify: 0,
+  rankOn: "left",
+  sort: DEFAULT_SORT,
+  filter: "",
+};
+
+const SEP = "~";
+
+function oneOf<T extends string>(value: string | null, options: readonly T[], fallback: T): T {
+  return options.find((o) => o === value) ?? fallback;
+}
+
+function intIn(value: string | null, min: number, max: number, fallback: number): number {
+  if (value === null || !/^-?\d+$/.test(value)) return fallback;
+  const n = Number(value);
+  return n >= min && n <= max ? n : fallback;
+}
+
+function encodeSort(sort: SortChoice): string {
+  return [sort.metric, sort.side, sort.descending ? "desc" : "asc"].join(".");
+}
+
+function decodeSort(value: string | null): SortChoice {
+  if (value === null) return DEFAULT_SORT;
+  const [metricText, sideText, dir] = value.split(".");
+  const metric = METRICS.find((m) => m === metricText);
+  const side = SIDES.find((s) => s === sideText);
+  if (metric === undefined || side === undefined || (dir !== "asc" && dir !== "desc")) return DEFAULT_SORT;
+  return { metric, side, descending: dir === "desc" };
+}
+
+function decodeAblation(value: string): AblationChoice | null {
+  const at = value.lastIndexOf(SEP);
+  if (at < 0) return value ? { nodeId: value, value: "zero" } : null;
+  const nodeId = value.slice(0, at);
+  const kind = ABLATION_VALUES.find((v) => v === value.slice(at + 1));
+  if (!nodeId || kind === undefined) return null;
+  return { nodeId, value: kind };
+}
+
+function decodeTrace(value: string | null): TraceChoice | null {
+  if (value === null) return null;
+  const at = value.indexOf(SEP);
+  if (at < 0) return null;
+  const kind = TRACE_KINDS.find((k) => k === value.slice(0, at));
+  const nodeId = value.slice(at + 1);
+  if (!nodeId || kind === undefined) return null;
+  return { kind, nodeId };
+}
+
+/** Keeps at least one (possibly empty) input, as the form always shows one. */
+function tokenList(values: string[]): string[] {
+  return values.length > 0 ? values : [""];
+}
+
+export function encodeState(state: DebuggerState): URLSearchParams {
+  const params = new URLSearchParams();
+  if (state.prompt) params.set("prompt", state.prompt);
+  for (const t of state.targets) if (t) params.append("t", t);
+  for (const d of state.distractors) if (d) params.append("d", d);
+  if (state.mlp !== DEFAULT_STATE.mlp) params.set("mlp", state.mlp);
+  if (state.attn !== DEFAULT_STATE.attn) params.set("attn", state.attn);
+  if (state.embeddings !== DEFAULT_STATE.embeddings) params.set("emb", state.embeddings ? "1" : "0");
+  if (state.k !== DEFAULT_STATE.k) params.set("k", String(state.k));
+  for (const a of state.ablations) {
+    params.append("ablate", a.value === "zero" ? a.nodeId : `${a.nodeId}${SEP}${a.value}`);
+  }
+  if (state.trace) params.set("trace", `${state.trace.kind}${SEP}${state.trace.nodeId}`);
+  if (state.comparePrompt !== null) params.set("compare", state.comparePrompt);
+  if (state.verify !== DEFAULT_STATE.verify) params.set("verify", String(state.verify));
+  if (state.rankOn !== DEFAULT_STATE.rankOn) params.set("rank", state.rankOn);
+  const sort = encodeSort(state.sort);
+  if (sort !== encodeSort(DEFAULT_SORT)) params.set("sort", sort);
+  if (state.filter) params.set("filter", state.filter);
+  return params;
+}
+
+export function decodeState(params: URLSearchParams): DebuggerState {
+  const ablations: AblationChoice[] = [];
+  for (const value of params.getAll("ablate")) {
+    const a = decodeAblation(value);
+    if (a && !ablations.some((b) => b.nodeId === a.nodeId)) ablations.push(a);
+  }
+  const emb = params.get("emb");
+  return {
+    prompt: params.get("prompt") ?? "",
+    targets: tokenList(params.getAll("t").filter((t) => t !== "")),
+    distractors: tokenList(params.getAll("d").filter((d) => d !== "")),
+    mlp: oneOf(params.get("mlp"), ["neurons", "latents"] as const, DEFAULT_STATE.mlp),
+    attn: oneOf(params.get("attn"), ["heads", "latents"] as const, DEFAULT_STATE.attn),
+    embeddings: emb === null ? DEFAULT_STATE.embeddings : emb === "1",
+    k: intIn(params.get("k"), K_MIN, K_MAX, DEFAULT_STATE.k),
+    ablations,
+    trace: decodeTrace(params.get("trace")),
+    comparePrompt: params.get("compare"),
+    verify: intIn(params.get("verify"), 0, VERIFY_MAX, DEFAULT_STATE.verify),
+    rankOn: oneOf(params.get("rank"), SIDES, DEFAULT_STATE.rankOn),
+    sort: decodeSort(params.get("sort")),
+    filter: params.get("filter") ?? "",
+  };
+}
+
+/** The debugger URL of a state (path plus query). */
+export function debuggerUrl(state: Partial<DebuggerState>): string {
+  const query = encodeState({ ...DEFAULT_STATE, ...state }).toString();
+  return query ? `/debugger?${query}` : "/debugger";
+}

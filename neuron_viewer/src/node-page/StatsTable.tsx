@@ -1,0 +1,27 @@
+import type { Schemas } from "../api/client";
+import { formatValue } from "../lib/format";
+
+export function StatsTable({ stats }: { stats: Schemas["Stats"] }) {
+  const rows: [string, string][] = [
+    ["nodes", stats.count.toLocaleString()],
+    ["nonzero", stats.nonzero.toLocaleString()],
+    ["density", stats.density === null ? "–" : `${(stats.density * 100).toFixed(2)}%`],
+    ["max", formatValue(stats.max)],
+    ["mean", formatValue(stats.mean)],
+    ["variance", formatValue(stats.variance)],
+    ["skew", formatValue(stats.skew)],
+    ["excess kurtosis", formatValue(stats.kurtosis)],
+  ];
+  return (
+    <table className="data" aria-label="Statistics" style={{ width: "auto" }}>
+      <tbody>
+        {rows.map(([k, v]) => (
+          <tr key={k}>
+            <th scope="row">{k}</th>
+            <td className="num">{v}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
