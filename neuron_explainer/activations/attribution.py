@@ -31,7 +31,7 @@ from neuron_explainer.activations.ablations import Ablation, ablation_hooks, res
 from neuron_explainer.activations.direction import LogitDifference, Objective, resolve_tokens
 from neuron_explainer.activations.forward import GradientPass, run_with_gradients
 from neuron_explainer.activations.metrics import SiteMetrics, get_family
-from neuron_explainer.activations.nodes import FAMILIES, FamilyName, Node
+from neuron_explainer.activations.nodes import SELECTIONS, Node, Selection
 from neuron_explainer.activations.tables import (
     NodeValues,
     RankOn,
@@ -60,7 +60,7 @@ class AttributionRequest:
     prompt: PromptLike  # text (needs model.tokenizer) or token ids
     targets: Sequence[int | str]  # token ids or single-token strings; several are averaged
     distractors: Sequence[int | str]
-    families: Sequence[FamilyName] = FAMILIES
+    families: Sequence[Selection] = ("embedding", "neuron", "head", "latent")
     k: int = 10  # top and bottom k per metric
     top_n_logits: int = 10
     n_vocab_tokens: int = 5  # output and input tokens per listed node
@@ -93,7 +93,7 @@ class AttributionResult:
     objective_value: Sides[float]
     top_logits: Sides[list[TokenLogit]]
     nodes: list[NodeRow]
-    token_sums: dict[FamilyName, Sides[list[float]]]
+    token_sums: dict[Selection, Sides[list[float]]]
     verification: Verification | None
 
 
@@ -165,7 +165,7 @@ def compute_metrics(
     model: Transformer,
     tokens: Int[Tensor, "batch pos"],
     objective: Objective,
-    families: Sequence[FamilyName] = FAMILIES,
+    families: Sequence[Selection] = ("embedding", "neuron", "head", "latent"),
     hooks: Sequence[HookSpec] = (),
     logit_position: int = -1,
 ) -> tuple[GradientPass, list[SiteMetrics]]:
@@ -173,7 +173,9 @@ def compute_metrics(
     from one forward pass (with `hooks`) and one backward pass of `objective`; the pass's
     logits are those at `logit_position`."""
     chosen = [get_family(name) for name in dict.fromkeys(families)]
-    sites = [(family, site) for family in chosen for site in family.sites(model)]
+    # A site selected twice (latent and mlp_latent, say) is measured once.
+    by_site = {site.site: (family, site) for family in chosen for site in family.sites(model)}
+    sites = list(by_site.values())
     cache_names = [name for family, site in sites for name in family.cache_names(site)]
     grad_names = [site.site for _, site in sites]
     run = run_with_gradients(
@@ -250,7 +252,7 @@ def _check_counts(request: AttributionRequest) -> None:
     if request.verify < 0:
         raise ValueError(f"verify must be non-negative, got {request.verify}")
     if not request.families:
-        raise ValueError(f"Request at least one node family of {FAMILIES}")
+        raise ValueError(f"Request at least one node family of {SELECTIONS}")
 
 
 def _sides(values: list[float]) -> Sides[float]:

@@ -42,8 +42,8 @@ from neuron_explainer.activations.direction import DirectRead
 from neuron_explainer.activations.nodes import (
     EMBED_SITE,
     LATENT_SUFFIX,
-    FamilyName,
     NodeSite,
+    Selection,
     latent_site,
     neuron_site,
     pattern_site,
@@ -74,9 +74,9 @@ class SiteMetrics:
 
 
 class Family(abc.ABC):
-    """How one node family finds its sites and computes its metrics."""
+    """How one node family (or selection of it) finds its sites and computes its metrics."""
 
-    name: FamilyName
+    name: Selection
 
     @abc.abstractmethod
     def sites(self, model: Transformer) -> list[NodeSite]: ...
@@ -111,7 +111,7 @@ def _at_read(
 
 
 class EmbeddingFamily(Family):
-    name: FamilyName = "embedding"
+    name: Selection = "embedding"
 
     def sites(self, model: Transformer) -> list[NodeSite]:
         return [NodeSite("embedding", EMBED_SITE)]
@@ -141,7 +141,7 @@ class EmbeddingFamily(Family):
 
 
 class NeuronFamily(Family):
-    name: FamilyName = "neuron"
+    name: Selection = "neuron"
 
     def sites(self, model: Transformer) -> list[NodeSite]:
         if model.cfg.attn_only:
@@ -173,7 +173,7 @@ class NeuronFamily(Family):
 
 
 class HeadFamily(Family):
-    name: FamilyName = "head"
+    name: Selection = "head"
 
     def sites(self, model: Transformer) -> list[NodeSite]:
         return [NodeSite("head", pattern_site(layer)) for layer in range(model.cfg.n_layers)]
@@ -212,12 +212,28 @@ class HeadFamily(Family):
         return total_effect.sum((1, 2))
 
 
+def latent_kind(splice_site: str) -> Literal["mlp", "attn", "resid"]:
+    """Whether an autoencoder reads an MLP site, an attention output or the residual stream."""
+    if ".mlp." in splice_site or splice_site.endswith("hook_mlp_out"):
+        return "mlp"
+    return "attn" if splice_site.endswith("hook_attn_out") else "resid"
+
+
 class LatentFamily(Family):
-    name: FamilyName = "latent"
+    """Latents of every spliced autoencoder, or (`kind`) of those on MLP or attention sites."""
+
+    def __init__(
+        self, name: Selection = "latent", kind: Literal["mlp", "attn"] | None = None
+    ) -> None:
+        self.name, self.kind = name, kind
+
+    def selects(self, site: NodeSite) -> bool:
+        splice = site.site.removesuffix(LATENT_SUFFIX)
+        return site.family == "latent" and self.kind in (None, latent_kind(splice))
 
     def sites(self, model: Transformer) -> list[NodeSite]:
         sites = [NodeSite("latent", latent_site(s)) for s in spliced_saes(model)]
-        return sorted(sites, key=lambda s: (s.sublayer, s.site))
+        return sorted(filter(self.selects, sites), key=lambda s: (s.sublayer, s.site))
 
     def metrics(
         self,
@@ -276,9 +292,25 @@ def latent_write_directions(
     return W_dec
 
 
-FAMILY_REGISTRY: dict[FamilyName, Family] = {
-    f.name: f for f in (EmbeddingFamily(), NeuronFamily(), HeadFamily(), LatentFamily())
+FAMILY_REGISTRY: dict[str, Family] = {
+    f.name: f
+    for f in (
+        EmbeddingFamily(),
+        NeuronFamily(),
+        HeadFamily(),
+        LatentFamily(),
+        LatentFamily("mlp_latent", "mlp"),
+        LatentFamily("attn_latent", "attn"),
+    )
 }
+
+
+def selects(selection: str, site: NodeSite) -> bool:
+    """Whether the nodes of `site` belong to a requested family or selection."""
+    family = get_family(selection)
+    if isinstance(family, LatentFamily):
+        return family.selects(site)
+    return site.family == selection
 
 
 def get_family(name: str) -> Family:

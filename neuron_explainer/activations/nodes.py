@@ -22,6 +22,10 @@ from typing import Literal, get_args
 
 FamilyName = Literal["embedding", "neuron", "head", "latent"]
 FAMILIES: tuple[FamilyName, ...] = get_args(FamilyName)
+# What a request may list: a node family, or the latents of the autoencoders on MLP sites
+# (`mlp_latent`) or on attention outputs (`attn_latent`) alone; their nodes are latents.
+Selection = Literal["embedding", "neuron", "head", "latent", "mlp_latent", "attn_latent"]
+SELECTIONS: tuple[Selection, ...] = get_args(Selection)
 EMBED_SITE = "hook_embed"
 LATENT_SUFFIX = ".hook_sae_acts_post"
 _LAYER = re.compile(r"blocks\.(\d+)\.")

@@ -16,8 +16,14 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from neuron_explainer.activations.metrics import METRICS, MetricName, SiteMetrics, get_family
-from neuron_explainer.activations.nodes import FamilyName, Node
+from neuron_explainer.activations.metrics import (
+    METRICS,
+    MetricName,
+    SiteMetrics,
+    get_family,
+    selects,
+)
+from neuron_explainer.activations.nodes import Node, Selection
 
 T = TypeVar("T")
 RankOn = Literal["left", "right", "diff"]
@@ -178,14 +184,15 @@ def _rank_value(listed: ListedNode, rank_on: RankOn) -> float:
 
 
 def token_sums(
-    sites: Sequence[SiteMetrics], families: Sequence[FamilyName], batch: int, pos: int
-) -> dict[FamilyName, Sides[list[float]]]:
-    """Per family, the total effects of its nodes summed per token (heads: per key token)."""
+    sites: Sequence[SiteMetrics], families: Sequence[Selection], batch: int, pos: int
+) -> dict[Selection, Sides[list[float]]]:
+    """Per family (or selection), the total effects of its nodes summed per token (heads: per
+    key token)."""
     out = {}
     for family in families:
         total: Float[Tensor, "batch pos"] | None = None
         for site in sites:
-            if site.site.family == family:
+            if selects(family, site.site):
                 sums = get_family(family).token_sums(site.total_effect)
                 total = sums if total is None else total + sums
         if total is None:  # a family with no sites in this model (e.g. no autoencoders)

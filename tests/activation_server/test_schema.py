@@ -3,11 +3,13 @@ over every operation (no 5xx, every response as documented)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
+import torch
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
@@ -26,6 +28,14 @@ CONFIG = SchemathesisConfig.from_dict(
     {"checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "404"]}}}
 )
 schema = schemathesis.openapi.from_dict(openapi_document(), config=CONFIG)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _subnormal_floats() -> Iterator[None]:
+    """Hypothesis refuses to run where subnormal floats flush to zero, which `attribute` turns on
+    (`torch.set_flush_denormal`) in whichever thread ran it: here, earlier tests in this process."""
+    torch.set_flush_denormal(False)  # `attribute` turns it on again where it runs
+    yield
 
 
 @pytest.fixture(scope="module")

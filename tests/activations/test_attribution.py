@@ -317,3 +317,20 @@ def test_logits_are_computed_at_the_objective_position_only() -> None:
     run, _ = compute_metrics(model, tokens, early, logit_position=POSITION - 2)
     full = model(tokens).detach()
     torch.testing.assert_close(run.logits, full[:, POSITION - 2], atol=1e-5, rtol=1e-5)
+
+
+def test_mlp_and_attention_latents_can_be_requested_apart() -> None:
+    model = model64()
+    sites = ["blocks.0.mlp.hook_post", "blocks.1.hook_attn_out", "blocks.1.hook_resid_pre"]
+    with with_saes(model, sites):
+        results = {
+            name: attribute(model, request(families=[name], k=3))
+            for name in ("latent", "mlp_latent", "attn_latent")
+        }
+    listed = {name: {row.node.site for row in r.nodes} for name, r in results.items()}
+    assert listed["mlp_latent"] == {"blocks.0.mlp.hook_post.hook_sae_acts_post"}
+    assert listed["attn_latent"] == {"blocks.1.hook_attn_out.hook_sae_acts_post"}
+    assert all(row.node.family == "latent" for r in results.values() for row in r.nodes)
+    sums = {name: torch.tensor(r.token_sums[name].left) for name, r in results.items()}
+    resid = sums["latent"] - sums["mlp_latent"] - sums["attn_latent"]  # the resid_pre latents
+    assert resid.abs().sum() > 0

@@ -27,7 +27,7 @@ from neuron_explainer.activation_server.schemas.base import (
     Tokens,
 )
 from neuron_explainer.activations.logit_lens import ComponentKind
-from neuron_explainer.activations.nodes import FAMILIES, FamilyName
+from neuron_explainer.activations.nodes import FAMILIES, SELECTIONS, FamilyName, Selection
 from neuron_explainer.activations.tracing import TraceKind
 
 
@@ -71,8 +71,9 @@ class DebuggerRun(RequestSchema):
     prompt: Prompt
     targets: Tokens
     distractors: Tokens
-    families: Annotated[list[FamilyName], Field(min_length=1, max_length=4)] = Field(
-        default_factory=lambda: list(FAMILIES)
+    # Node families, or mlp_latent / attn_latent: the latents of MLP or attention autoencoders.
+    families: Annotated[list[Selection], Field(min_length=1, max_length=len(SELECTIONS))] = Field(
+        default_factory=lambda: list[Selection](FAMILIES)
     )
     k: Annotated[int, Field(ge=1, le=MAX_K), JSON_NUMBER] = 10
     top_n_logits: Annotated[int, Field(ge=1, le=MAX_TOP_N), JSON_NUMBER] = 10
@@ -194,7 +195,7 @@ class DebuggerResult(Schema):
     objective_value: FloatSides
     top_logits: LogitSides
     nodes: list[NodeRow]
-    token_sums: dict[FamilyName, FloatListSides]
+    token_sums: dict[Selection, FloatListSides]
     verification: Verification | None
 
 

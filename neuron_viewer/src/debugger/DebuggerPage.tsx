@@ -33,7 +33,7 @@ export function DebuggerPage() {
   const run = useMemo(() => buildRun(state), [state]);
   const query = useDebuggerRun(run);
   const result = query.data;
-  const rows = useMemo(() => (result ? tableRows(result, state) : []), [result, state]);
+  const rows = useMemo(() => (result ? tableRows(result) : []), [result]);
   const sides: Side[] = result?.rightRun ? ["left", "diff", "right"] : ["left"];
 
   const actions: NodeActions = {

@@ -9,6 +9,8 @@ const FAMILY_LABELS: Record<string, string> = {
   neuron: "neurons",
   head: "heads (by key)",
   latent: "latents",
+  mlp_latent: "MLP latents",
+  attn_latent: "attention latents (by query)",
 };
 
 export function TokenHeatmaps({ result, tracing }: { result: Schemas["DebuggerResult"]; tracing: boolean }) {

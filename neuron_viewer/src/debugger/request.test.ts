@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_STATE, type DebuggerState } from "../lib/urlState";
-import { buildRun, keepRow, nodeTokens, requestedFamilies, tableRows, traceSpec, type DebuggerResult, type NodeRow } from "./request";
+import { buildRun, nodeTokens, requestedFamilies, tableRows, traceSpec, type DebuggerResult, type NodeRow } from "./request";
 
 const base: DebuggerState = { ...DEFAULT_STATE, prompt: "name = str(value", targets: [")"], distractors: ["]"] };
 
@@ -21,12 +21,10 @@ describe("debugger requests", () => {
     expect(buildRun(base)).toMatchObject({ prompt: "name = str(value", targets: [")"], distractors: ["]"], k: 10, verify: 0, rankOn: "left" });
   });
 
-  it("asks for the latent family when either toggle wants latents", () => {
+  it("asks for MLP or attention latents in place of neurons or heads", () => {
     expect(requestedFamilies(base)).toEqual(["embedding", "neuron", "head"]);
-    expect(requestedFamilies({ ...base, mlp: "latents", embeddings: false })).toEqual(["head", "latent"]);
-    const attnOnly = { ...base, attn: "latents" as const };
-    expect(keepRow(attnOnly, row("a", "latent", "blocks.0.hook_attn_out.hook_sae_acts_post", 1))).toBe(true);
-    expect(keepRow(attnOnly, row("m", "latent", "blocks.0.mlp.hook_post.hook_sae_acts_post", 1))).toBe(false);
+    expect(requestedFamilies({ ...base, mlp: "latents", embeddings: false })).toEqual(["mlp_latent", "head"]);
+    expect(requestedFamilies({ ...base, attn: "latents" })).toEqual(["embedding", "neuron", "attn_latent"]);
   });
 
   it("sends ablations, a second prompt, ranking and traces", () => {
@@ -65,7 +63,7 @@ describe("debugger requests", () => {
       tokenStrings: { left: ["a", "b"] },
       nodes: [row("neuron:blocks.1.mlp.hook_post:1:7", "neuron", "blocks.1.mlp.hook_post", 1)],
     } as unknown as DebuggerResult;
-    const [first] = tableRows(result, base);
+    const [first] = tableRows(result);
     expect(first).toMatchObject({ name: "L1 N7", tokens: '"b" 1', values: { left: { directEffect: null, totalEffect: 0.5 } } });
   });
 });

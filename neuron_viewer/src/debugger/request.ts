@@ -4,7 +4,7 @@ import type { Schemas } from "../api/client";
 import { formatValue, visibleToken } from "../lib/format";
 import type { Side } from "../lib/metrics";
 import type { MetricValues, TableNode } from "../lib/nodeTable";
-import { isAttentionSite, nodeLabel, parseNodeId, autoencoderSite, type Family } from "../lib/nodes";
+import { nodeLabel, parseNodeId, autoencoderSite } from "../lib/nodes";
 import type { DebuggerState, TraceChoice } from "../lib/urlState";
 
 export type DebuggerRun = Schemas["DebuggerRun"];
@@ -12,22 +12,16 @@ export type DebuggerResult = Schemas["DebuggerResult"];
 export type NodeRow = Schemas["NodeRow"];
 export type TraceSpec = Schemas["TraceSpec"];
 
-/** The node families to request: the latent family holds every autoencoder, so MLP or
- * attention latents alone are requested as all latents and the others dropped (`keepRow`). */
-export function requestedFamilies(state: DebuggerState): Family[] {
-  const families: Family[] = [];
-  if (state.embeddings) families.push("embedding");
-  if (state.mlp === "neurons") families.push("neuron");
-  if (state.attn === "heads") families.push("head");
-  if (state.mlp === "latents" || state.attn === "latents") families.push("latent");
-  return families;
-}
+export type Selection = NonNullable<DebuggerRun["families"]>[number];
 
-/** Whether a listed node belongs to the families the toggles chose. */
-export function keepRow(state: DebuggerState, row: NodeRow): boolean {
-  if (row.node.family !== "latent") return true;
-  const attention = isAttentionSite(row.node.site);
-  return attention ? state.attn === "latents" : state.mlp === "latents";
+/** The node families to request: neurons or the latents of the MLP autoencoders, heads or the
+ * latents of the attention-output autoencoders (the server selects them by site). */
+export function requestedFamilies(state: DebuggerState): Selection[] {
+  const families: Selection[] = [];
+  if (state.embeddings) families.push("embedding");
+  families.push(state.mlp === "neurons" ? "neuron" : "mlp_latent");
+  families.push(state.attn === "heads" ? "head" : "attn_latent");
+  return families;
 }
 
 export function traceSpec(trace: TraceChoice): TraceSpec | null {
@@ -108,11 +102,9 @@ export interface DebuggerTableNode extends TableNode {
   row: NodeRow;
 }
 
-export function tableRows(result: DebuggerResult, state: DebuggerState): DebuggerTableNode[] {
+export function tableRows(result: DebuggerResult): DebuggerTableNode[] {
   const strings = result.tokenStrings.left;
-  return result.nodes
-    .filter((row) => keepRow(state, row))
-    .map((row) => {
+  return result.nodes.map((row) => {
       const parsed = parseNodeId(row.node.id);
       const values: Partial<Record<Side, MetricValues>> = { left: metricValues(row.values.left) };
       if (row.values.right) values.right = metricValues(row.values.right);

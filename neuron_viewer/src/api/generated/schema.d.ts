@@ -361,7 +361,7 @@ export interface components {
             /** Distractors */
             distractors: (number | string)[];
             /** Families */
-            families?: ("embedding" | "neuron" | "head" | "latent")[];
+            families?: ("embedding" | "neuron" | "head" | "latent" | "mlp_latent" | "attn_latent")[];
             /**
              * K
              * @default 10
