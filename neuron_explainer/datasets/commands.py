@@ -67,6 +67,13 @@ def ensure_collation(
         return store
     except CollationFileError:
         open_store.cache_clear()
+    if progress:
+        budget = "every token" if token_budget is None else f"{token_budget:,} tokens"
+        print(
+            f"No activation datasets for {model_name} in {store} yet: collating {budget} of the "
+            f"{split} split once (minutes; later starts reuse them)",
+            flush=True,
+        )
     _collate_model(model_name, data_dir, split, store, token_budget, progress=progress)
     return store
 
