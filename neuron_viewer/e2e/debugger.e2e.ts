@@ -116,6 +116,40 @@ describe("debugger", () => {
     expect(await headers.allTextContents()).toEqual(expect.arrayContaining(["left", "diff", "right"]));
     expect(errors).toEqual([]);
   });
+
+  it("explains another position chosen in the token strip", async () => {
+    const { page, baseUrl, errors } = session();
+    await openFirstInvestigation(page, baseUrl);
+    await nodeRows(page);
+    const explained = page.getByTestId("explained-position");
+    const last = Number(await explained.textContent());
+    expect(last).toBeGreaterThan(0);
+    const strip = page.getByLabel("Prompt tokens: choose the explained position");
+    await strip.getByRole("button", { name: `Token ${last - 1}:`, exact: false }).click();
+    await page.waitForURL(new RegExp(`pos=${last - 1}`));
+    await page.waitForFunction(
+      (want) => document.querySelector('[data-testid="explained-position"]')?.textContent === want,
+      String(last - 1),
+      { timeout: RUN_TIMEOUT },
+    );
+    await settled(page);
+    expect(await strip.getByRole("button", { pressed: true }).getAttribute("aria-label")).toMatch(new RegExp(`^Token ${last - 1}:`));
+    expect(await page.getByLabel("position", { exact: true }).inputValue()).toBe(String(last - 1));
+    expect(errors).toEqual([]);
+  });
+
+  it("shows the logit lens per layer, with direct logit attribution", async () => {
+    const { page, baseUrl, errors } = session();
+    await openFirstInvestigation(page, baseUrl);
+    await nodeRows(page);
+    await page.getByRole("heading", { name: "Logit lens" }).click();
+    await page.waitForURL(/lens=1/);
+    const layers = page.getByTestId("lens-layer");
+    await layers.first().waitFor({ timeout: RUN_TIMEOUT });
+    expect(await layers.count()).toBeGreaterThan(1);
+    await page.getByRole("table", { name: "Direct logit attribution" }).waitFor();
+    expect(errors).toEqual([]);
+  });
 });
 
 describe("component page", () => {

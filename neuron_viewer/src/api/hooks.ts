@@ -108,3 +108,16 @@ export function useSampling() {
     mutationFn: (body: Schemas["SamplingRequest"]) => unwrap(api.POST("/api/sampling", { body })),
   });
 }
+
+/** The logit lens (null or disabled: not asked); cached like a debugger run. */
+export function useLogitLens(request: Schemas["LogitLensRequest"] | null, enabled: boolean) {
+  return useQuery({
+    queryKey: ["logit-lens", request],
+    queryFn: ({ signal }) => {
+      if (request === null) throw new Error("no request");
+      return unwrap(api.POST("/api/debugger/logit-lens", { body: request, signal }));
+    },
+    enabled: enabled && request !== null,
+    staleTime: Infinity,
+  });
+}

@@ -7,6 +7,7 @@ import type { Side } from "../lib/metrics";
 import { QueryStatus } from "../lib/QueryStatus";
 import { decodeState, encodeState, type DebuggerState } from "../lib/urlState";
 import { InterventionBar } from "./InterventionBar";
+import { LogitLensPanel } from "./LogitLensPanel";
 import { LogitsPanel } from "./LogitsPanel";
 import { NodeTable } from "./NodeTable";
 import type { NodeActions } from "./NodeTableRow";
@@ -18,7 +19,7 @@ import { TokenHeatmaps } from "./TokenHeatmaps";
 import { VerifyPanel } from "./VerifyPanel";
 
 /** Changes that only refine the view replace the history entry instead of adding one. */
-const VIEW_ONLY: (keyof DebuggerState)[] = ["filter", "sort"];
+const VIEW_ONLY: (keyof DebuggerState)[] = ["filter", "sort", "lens"];
 
 export function DebuggerPage() {
   const [params, setParams] = useSearchParams();
@@ -63,7 +64,12 @@ export function DebuggerPage() {
             )}
             <div className="summary-layout">
               <div>
-                <RunSummary result={result} tracing={state.trace !== null} />
+                <RunSummary
+                  result={result}
+                  tracing={state.trace !== null}
+                  position={state.position}
+                  onPosition={(position) => update({ position })}
+                />
                 <TokenHeatmaps result={result} tracing={state.trace !== null} />
               </div>
               <LogitsPanel result={result} />
@@ -71,8 +77,9 @@ export function DebuggerPage() {
             <NodeTable rows={rows} sides={sides} state={state} update={update} actions={actions} />
             <div className="grid-2" style={{ marginTop: "0.8rem" }}>
               <VerifyPanel state={state} update={update} verification={result.verification} pending={query.isFetching} />
-              <SamplingPanel state={state} />
+              <SamplingPanel state={state} update={update} rows={rows} />
             </div>
+            <LogitLensPanel state={state} update={update} />
           </>
         )}
       </QueryStatus>

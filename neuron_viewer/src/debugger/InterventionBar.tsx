@@ -1,7 +1,15 @@
-/** The active ablations and trace, each removable; ablations can switch zero/mean values. */
+/** The active ablations and trace, each removable; ablations can switch zero, mean and constant
+ * values. */
 import { visibleToken } from "../lib/format";
 import { nodeLabel, parseNodeId } from "../lib/nodes";
-import { ABLATION_VALUES, type AblationValueChoice, type DebuggerState } from "../lib/urlState";
+import { ABLATION_VALUES, ablationWithValue, parseMagnitude, type AblationValueChoice, type DebuggerState } from "../lib/urlState";
+
+const VALUE_LABELS: Record<AblationValueChoice, string> = {
+  zero: "to zero",
+  mean: "to its mean",
+  constant: "to a constant",
+};
+
 
 function describe(nodeId: string, strings: readonly string[] | undefined): string {
   const node = parseNodeId(nodeId);
@@ -29,7 +37,13 @@ interface Props {
 export function InterventionBar({ state, update, strings }: Props) {
   if (state.ablations.length === 0 && state.trace === null) return null;
   const setValue = (nodeId: string, value: AblationValueChoice) =>
-    update({ ablations: state.ablations.map((a) => (a.nodeId === nodeId ? { ...a, value } : a)) });
+    update({ ablations: state.ablations.map((a) => (a.nodeId === nodeId ? ablationWithValue(a, value) : a)) });
+  const setConstant = (nodeId: string, text: string) => {
+    const constant = parseMagnitude(text);
+    const current = state.ablations.find((a) => a.nodeId === nodeId);
+    if (constant === null || current?.constant === constant) return;
+    update({ ablations: state.ablations.map((a) => (a.nodeId === nodeId ? { ...a, constant } : a)) });
+  };
   return (
     <div className="panel row" aria-label="Active interventions" data-testid="interventions">
       {state.ablations.length > 0 && <strong>Ablated:</strong>}
@@ -44,10 +58,25 @@ export function InterventionBar({ state, update, strings }: Props) {
           >
             {ABLATION_VALUES.map((v) => (
               <option key={v} value={v}>
-                {v === "zero" ? "to zero" : "to its mean"}
+                {VALUE_LABELS[v]}
               </option>
             ))}
           </select>
+          {a.value === "constant" && (
+            // applied on Enter or leaving the field, not per keystroke (each change is a run)
+            <input
+              key={a.constant ?? 0}
+              type="number"
+              className="small"
+              style={{ width: "5rem" }}
+              aria-label={`Ablation constant of ${a.nodeId}`}
+              defaultValue={a.constant ?? 0}
+              onBlur={(e) => setConstant(a.nodeId, e.target.value)}
+              onKeyDown={(e) => {
+                if (e.key === "Enter") setConstant(a.nodeId, e.currentTarget.value);
+              }}
+            />
+          )}
           <button
             type="button"
             aria-label={`Remove ablation of ${a.nodeId}`}

@@ -3,7 +3,7 @@
 import { useMemo } from "react";
 import { METRICS, METRIC_HELP, METRIC_LABELS, type Metric, type Side } from "../lib/metrics";
 import { columnScale, filterNodes, sortNodes } from "../lib/nodeTable";
-import type { DebuggerState, SortChoice } from "../lib/urlState";
+import type { DebuggerState, RankOn, SortChoice } from "../lib/urlState";
 import { NodeTableRow, type NodeActions } from "./NodeTableRow";
 import type { DebuggerTableNode } from "./request";
 
@@ -56,6 +56,23 @@ export function NodeTable({ rows, sides, state, update, actions }: Props) {
           {shown.length} of {rows.length} shown
         </span>
         <span className="spacer" />
+        {two && (
+          <>
+            <label htmlFor="rank-on">Rank by</label>
+            <select
+              id="rank-on"
+              value={state.rankOn}
+              title="Which run's values pick the top and bottom k nodes"
+              onChange={(e) => update({ rankOn: sides.find((s) => s === e.target.value) ?? "left" })}
+            >
+              {(["left", "right", "diff"] as const satisfies readonly RankOn[]).map((s) => (
+                <option key={s} value={s}>
+                  {s === "diff" ? "diff (left − right)" : `${s} run`}
+                </option>
+              ))}
+            </select>
+          </>
+        )}
         <label htmlFor="node-filter">Filter</label>
         <input
           id="node-filter"

@@ -27,7 +27,8 @@ function draftOf(state: DebuggerState): Draft {
   return { prompt, targets, distractors, comparePrompt };
 }
 
-/** A new prompt invalidates node positions: ablations, trace and verification start over. */
+/** A new prompt invalidates node positions: ablations, trace, verification and the explained
+ * position start over. */
 function commitChange(state: DebuggerState, draft: Draft): Partial<DebuggerState> {
   const clean = {
     ...draft,
@@ -35,7 +36,7 @@ function commitChange(state: DebuggerState, draft: Draft): Partial<DebuggerState
     distractors: draft.distractors.filter((d) => d !== ""),
   };
   if (clean.prompt === state.prompt && clean.comparePrompt === state.comparePrompt) return clean;
-  return { ...clean, ablations: [], trace: null, verify: 0 };
+  return { ...clean, ablations: [], trace: null, verify: 0, position: null };
 }
 
 export function PromptForm({ state, update, running }: Props) {

@@ -1,58 +1,127 @@
 /** Sample continuations with the current ablations applied (to each ablated node's component,
- * at every token: sampling has no fixed positions), next to plain samples from the same seed. */
+ * at every token: sampling has no fixed positions) and any steering (a neuron's or latent's
+ * output direction times a strength), next to plain samples from the same seed. */
 import { useState } from "react";
-import type { Schemas } from "../api/client";
 import { useSampling } from "../api/hooks";
-import { componentLabel, componentOf, parseNodeId, type ComponentId } from "../lib/nodes";
+import { componentLabel } from "../lib/nodes";
 import { ErrorBox } from "../lib/QueryStatus";
-import type { DebuggerState } from "../lib/urlState";
+import { parseMagnitude, type DebuggerState } from "../lib/urlState";
+import type { DebuggerTableNode } from "./request";
+import { buildSamplingRequest, canSteer, nodeComponent, samplingComponents, steerings } from "./sampling";
 
-export function samplingComponents(state: DebuggerState): ComponentId[] {
-  const out: ComponentId[] = [];
-  for (const a of state.ablations) {
-    const node = parseNodeId(a.nodeId);
-    const c = node === null ? null : componentOf(node);
-    if (c !== null && !out.some((o) => componentLabel(o) === componentLabel(c))) out.push(c);
+interface Props {
+  state: DebuggerState;
+  update: (change: Partial<DebuggerState>) => void;
+  /** the node table's rows: the neurons and latents among them can be steered */
+  rows: DebuggerTableNode[];
+}
+
+/** One node per component, neurons and latents only, not already steered. */
+function steerCandidates(rows: DebuggerTableNode[], state: DebuggerState): { nodeId: string; label: string }[] {
+  const out: { nodeId: string; label: string }[] = [];
+  const taken = new Set(steerings(state).map((s) => componentLabel(s.component)));
+  for (const row of rows) {
+    const c = canSteer(row.id) ? nodeComponent(row.id) : null;
+    if (c === null || taken.has(componentLabel(c))) continue;
+    taken.add(componentLabel(c));
+    out.push({ nodeId: row.id, label: componentLabel(c) });
   }
   return out;
 }
 
-function spec(c: ComponentId): Schemas["ComponentSpec"] {
-  return c.family === "latent"
-    ? { family: "latent", site: c.site, index: c.index }
-    : { family: c.family, layer: c.layer, index: c.index };
+function SteerControl({ state, update, rows }: Props) {
+  const candidates = steerCandidates(rows, state);
+  const [picked, setPicked] = useState("");
+  const [strengthText, setStrengthText] = useState("5");
+  const strength = parseMagnitude(strengthText);
+  const nodeId = candidates.some((c) => c.nodeId === picked) ? picked : (candidates[0]?.nodeId ?? "");
+  const active = steerings(state);
+  return (
+    <div className="stack" style={{ marginBottom: "0.5rem" }}>
+      <div className="row">
+        <label htmlFor="steer-node">Steer with</label>
+        <select id="steer-node" value={nodeId} onChange={(e) => setPicked(e.target.value)} disabled={candidates.length === 0}>
+          {candidates.length === 0 && <option value="">no neuron or latent in the table</option>}
+          {candidates.map((c) => (
+            <option key={c.nodeId} value={c.nodeId}>
+              {c.label}
+            </option>
+          ))}
+        </select>
+        <label htmlFor="steer-strength">strength</label>
+        <input
+          id="steer-strength"
+          type="number"
+          step={0.5}
+          value={strengthText}
+          onChange={(e) => setStrengthText(e.target.value)}
+          aria-invalid={strength === null}
+          style={{ width: "6rem" }}
+        />
+        <button
+          type="button"
+          disabled={nodeId === "" || strength === null}
+          onClick={() => strength !== null && update({ steer: [...state.steer, { nodeId, strength }] })}
+          title="Add this component's output direction times the strength at every token"
+        >
+          Add steering
+        </button>
+      </div>
+      {active.length > 0 && (
+        <div className="row" aria-label="Steering" data-testid="steering">
+          {active.map((s) => {
+            const id = s.nodeId;
+            return (
+              <span key={id} className="chip" title={id}>
+                {componentLabel(s.component)} × {s.strength}
+                <button
+                  type="button"
+                  aria-label={`Remove steering with ${componentLabel(s.component)}`}
+                  onClick={() => update({ steer: state.steer.filter((t) => t.nodeId !== id) })}
+                >
+                  ×
+                </button>
+              </span>
+            );
+          })}
+        </div>
+      )}
+    </div>
+  );
 }
 
-export function SamplingPanel({ state }: { state: DebuggerState }) {
+function describeInterventions(state: DebuggerState): string {
+  const ablated = samplingComponents(state).map(componentLabel);
+  const steered = steerings(state).map((s) => `${componentLabel(s.component)} × ${s.strength}`);
+  const parts: string[] = [];
+  if (ablated.length > 0) parts.push(`ablating ${ablated.join(", ")}`);
+  if (steered.length > 0) parts.push(`steering with ${steered.join(", ")}`);
+  if (parts.length === 0) return "No ablations or steering: samples of the plain model.";
+  const text = `${parts.join("; ")} at every token.`;
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+export function SamplingPanel(props: Props) {
+  const { state } = props;
   const sampling = useSampling();
   const [maxNew, setMaxNew] = useState(12);
   const [temperature, setTemperature] = useState(0);
-  const components = samplingComponents(state);
-
-  function run() {
-    sampling.mutate({
-      prompt: state.prompt,
-      interventions: components.map((c) => ({ kind: "ablate", component: spec(c) })),
-      maxNewTokens: maxNew,
-      temperature,
-      nSamples: temperature > 0 ? 3 : 1,
-    });
-  }
 
   return (
     <section className="panel" aria-labelledby="sampling-heading">
       <h2 id="sampling-heading">Sample</h2>
-      <p className="muted small">
-        {components.length === 0
-          ? "No ablations: samples of the plain model."
-          : `Ablating ${components.map(componentLabel).join(", ")} at every token.`}
-      </p>
+      <SteerControl {...props} />
+      <p className="muted small">{describeInterventions(state)}</p>
       <div className="row">
         <label htmlFor="sample-n">new tokens</label>
         <input id="sample-n" type="number" min={1} max={64} value={maxNew} onChange={(e) => setMaxNew(Number(e.target.value) || 1)} />
         <label htmlFor="sample-t">temperature</label>
         <input id="sample-t" type="number" min={0} max={10} step={0.1} value={temperature} onChange={(e) => setTemperature(Number(e.target.value) || 0)} />
-        <button type="button" onClick={run} disabled={sampling.isPending || state.prompt === ""}>
+        <button
+          type="button"
+          onClick={() => sampling.mutate(buildSamplingRequest(state, maxNew, temperature))}
+          disabled={sampling.isPending || state.prompt === ""}
+        >
           {sampling.isPending ? "Sampling…" : "Sample"}
         </button>
       </div>

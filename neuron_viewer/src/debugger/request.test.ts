@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_STATE, type DebuggerState } from "../lib/urlState";
-import { buildRun, nodeTokens, requestedFamilies, tableRows, traceSpec, type DebuggerResult, type NodeRow } from "./request";
+import { buildLensRequest, buildRun, nodeTokens, requestedFamilies, tableRows, traceSpec, type DebuggerResult, type NodeRow } from "./request";
 
 const base: DebuggerState = { ...DEFAULT_STATE, prompt: "name = str(value", targets: [")"], distractors: ["]"] };
 
@@ -19,6 +19,34 @@ describe("debugger requests", () => {
     expect(buildRun(DEFAULT_STATE)).toBeNull();
     expect(buildRun({ ...base, targets: [""] })).toBeNull();
     expect(buildRun(base)).toMatchObject({ prompt: "name = str(value", targets: [")"], distractors: ["]"], k: 10, verify: 0, rankOn: "left" });
+  });
+
+  it("explains the last token unless a position is chosen", () => {
+    expect(buildRun(base)).not.toHaveProperty("position");
+    expect(buildRun({ ...base, position: 0 })?.position).toBe(0);
+    expect(buildRun({ ...base, position: 3 })?.position).toBe(3);
+  });
+
+  it("sends a constant with constant ablations only", () => {
+    const run = buildRun({
+      ...base,
+      ablations: [
+        { nodeId: "n:a", value: "constant", constant: -2 },
+        { nodeId: "n:b", value: "mean" },
+      ],
+    });
+    expect(run?.ablations).toEqual([
+      { nodeId: "n:a", value: "constant", constant: -2 },
+      { nodeId: "n:b", value: "mean" },
+    ]);
+  });
+
+  it("asks the logit lens at the explained position, with attribution when both sides are set", () => {
+    expect(buildLensRequest(DEFAULT_STATE)).toBeNull();
+    expect(buildLensRequest({ ...base, distractors: [""] })).toEqual({ prompt: base.prompt, topN: 5 });
+    expect(buildLensRequest({ ...base, position: 2 })).toEqual({
+      prompt: base.prompt, topN: 5, position: 2, targets: [")"], distractors: ["]"],
+    });
   });
 
   it("asks for MLP or attention latents in place of neurons or heads", () => {

@@ -55,13 +55,35 @@ export function buildRun(state: DebuggerState): DebuggerRun | null {
     distractors,
     families: requestedFamilies(state),
     k: state.k,
-    ablations: state.ablations.map((a) => ({ nodeId: a.nodeId, value: a.value })),
+    ablations: state.ablations.map((a) =>
+      a.value === "constant" ? { nodeId: a.nodeId, value: a.value, constant: a.constant ?? 0 } : { nodeId: a.nodeId, value: a.value },
+    ),
     verify: state.verify,
     rankOn: hasTwoRuns(state) ? state.rankOn : "left",
   };
+  if (state.position !== null) run.position = state.position;
   if (state.comparePrompt !== null && state.comparePrompt !== "") run.comparePrompt = state.comparePrompt;
   if (trace !== null) run.trace = trace;
   return run;
+}
+
+export type LogitLensRequest = Schemas["LogitLensRequest"];
+
+export const LENS_TOP_N = 5;
+
+/** The logit lens at the explained position, with direct logit attribution when the targets
+ * and distractors are both set; null without a prompt. */
+export function buildLensRequest(state: DebuggerState): LogitLensRequest | null {
+  if (state.prompt === "") return null;
+  const request: LogitLensRequest = { prompt: state.prompt, topN: LENS_TOP_N };
+  if (state.position !== null) request.position = state.position;
+  const targets = state.targets.filter((t) => t !== "");
+  const distractors = state.distractors.filter((d) => d !== "");
+  if (targets.length > 0 && distractors.length > 0) {
+    request.targets = targets;
+    request.distractors = distractors;
+  }
+  return request;
 }
 
 function metricValues(values: Schemas["NodeValues"]): MetricValues {

@@ -31,15 +31,41 @@ export function TokenText({ strings, values, scale, focus = null, label, color =
   );
 }
 
-/** The tokens of a prompt, as chips with visible whitespace. */
-export function TokenStrip({ strings, highlight }: { strings: readonly string[]; highlight?: number }) {
+/** The tokens of a prompt, as chips with visible whitespace; with `onSelect`, each chip is a
+ * button (the highlighted one pressed). */
+export function TokenStrip({
+  strings,
+  highlight,
+  onSelect,
+  label = "Prompt tokens",
+}: {
+  strings: readonly string[];
+  highlight?: number;
+  onSelect?: (i: number) => void;
+  label?: string;
+}) {
   return (
-    <div className="token-strip" aria-label="Prompt tokens">
-      {strings.map((s, i) => (
-        <span key={i} className={i === highlight ? "token target-pos" : "token"} title={`token ${i}`}>
-          {visibleToken(s)}
-        </span>
-      ))}
+    <div className="token-strip" aria-label={label}>
+      {strings.map((s, i) => {
+        const className = i === highlight ? "token target-pos" : "token";
+        return onSelect === undefined ? (
+          <span key={i} className={className} title={`token ${i}`}>
+            {visibleToken(s)}
+          </span>
+        ) : (
+          <button
+            key={i}
+            type="button"
+            className={`${className} token-button`}
+            title={`Explain the next token after token ${i}`}
+            aria-label={`Token ${i}: ${visibleToken(s)}`}
+            aria-pressed={i === highlight}
+            onClick={() => onSelect(i)}
+          >
+            {visibleToken(s)}
+          </button>
+        );
+      })}
     </div>
   );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_STATE, type DebuggerState, debuggerUrl, decodeState, encodeState } from "./urlState";
+import { DEFAULT_STATE, type DebuggerState, ablationWithValue, debuggerUrl, decodeState, encodeState } from "./urlState";
 
 const full: DebuggerState = {
   prompt: 'When Mary and John went to the store, John gave a drink to',
@@ -12,6 +12,7 @@ const full: DebuggerState = {
   ablations: [
     { nodeId: "neuron:blocks.0.mlp.hook_post:3:17", value: "zero" },
     { nodeId: "head:blocks.1.attn.hook_pattern:5:2:3", value: "mean" },
+    { nodeId: "latent:blocks.0.mlp.hook_post.hook_sae_acts_post:4:9", value: "constant", constant: -1.5 },
   ],
   trace: { kind: "head_qk", nodeId: "head:blocks.1.attn.hook_pattern:5:2:3" },
   comparePrompt: "When Mary and John went to the store, Mary gave a drink to",
@@ -19,6 +20,12 @@ const full: DebuggerState = {
   rankOn: "diff",
   sort: { metric: "directEffect", side: "diff", descending: false },
   filter: "L1 -latent",
+  position: 7,
+  lens: true,
+  steer: [
+    { nodeId: "neuron:blocks.1.mlp.hook_post:3:17", strength: 4.25 },
+    { nodeId: "latent:blocks.0.mlp.hook_post.hook_sae_acts_post:2:9", strength: -1e-3 },
+  ],
 };
 
 function roundTrip(state: DebuggerState): DebuggerState {
@@ -58,6 +65,37 @@ describe("URL state", () => {
     expect(state.trace).toBeNull();
     expect(state.ablations).toEqual([]);
     expect(state.embeddings).toBe(true);
+  });
+
+  it("keeps position 0 distinct from the default (last token)", () => {
+    expect(roundTrip({ ...DEFAULT_STATE, position: 0 }).position).toBe(0);
+    expect(encodeState({ ...DEFAULT_STATE, position: 0 }).toString()).toBe("pos=0");
+    expect(decodeState(new URLSearchParams("pos=-1")).position).toBeNull();
+    expect(decodeState(new URLSearchParams("pos=x")).position).toBeNull();
+  });
+
+  it("drops constants and strengths that are not finite numbers within bounds", () => {
+    const params = new URLSearchParams();
+    params.append("ablate", "n:a~constant:abc");
+    params.append("ablate", "n:b~constant:1e9");
+    params.append("ablate", "n:c~mean:3");
+    params.append("ablate", "n:d~constant");
+    params.append("steer", "n:e~Infinity");
+    params.append("steer", "n:f~");
+    params.append("steer", "~2");
+    params.append("steer", "n:g~2");
+    params.append("steer", "n:g~3");
+    const state = decodeState(params);
+    expect(state.ablations).toEqual([]);
+    expect(state.steer).toEqual([{ nodeId: "n:g", strength: 2 }]);
+  });
+
+  it("switches ablation values, a constant starting at 0", () => {
+    const zero = { nodeId: "n:a", value: "zero" as const };
+    const constant = ablationWithValue(zero, "constant");
+    expect(constant).toEqual({ nodeId: "n:a", value: "constant", constant: 0 });
+    expect(ablationWithValue({ ...constant, constant: 2 }, "mean")).toEqual({ nodeId: "n:a", value: "mean" });
+    expect(encodeState({ ...DEFAULT_STATE, ablations: [{ ...constant, constant: 2.5 }] }).get("ablate")).toBe("n:a~constant:2.5");
   });
 
   it("drops duplicate ablations of one node", () => {

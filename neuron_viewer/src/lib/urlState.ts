@@ -3,13 +3,14 @@
  * to defaults), and decode(encode(state)) equals state for every valid state.
  *
  *   ?prompt=...&t=)&d=]&mlp=latents&attn=heads&emb=0&k=20&ablate=<nodeId>~mean
- *    &trace=head_query~<nodeId>&compare=...&verify=10&rank=diff&sort=totalEffect.left.desc&filter=L1
+ *    &ablate=<nodeId>~constant:1.5&trace=head_query~<nodeId>&compare=...&verify=10&rank=diff
+ *    &sort=totalEffect.left.desc&filter=L1&pos=3&lens=1&steer=<nodeId>~-4
  */
 import { METRICS, SIDES, type Metric, type Side } from "./metrics";
 
 export type MlpChoice = "neurons" | "latents";
 export type AttnChoice = "heads" | "latents";
-export const ABLATION_VALUES = ["zero", "mean"] as const;
+export const ABLATION_VALUES = ["zero", "mean", "constant"] as const;
 export type AblationValueChoice = (typeof ABLATION_VALUES)[number];
 export const TRACE_KINDS = [
   "neuron_pre",
@@ -24,6 +25,20 @@ export type TraceKindChoice = (typeof TRACE_KINDS)[number];
 export interface AblationChoice {
   nodeId: string;
   value: AblationValueChoice;
+  /** the value set, with `value: "constant"` only */
+  constant?: number;
+}
+
+/** Sampling only: add a neuron's or latent's output direction times `strength` at every token
+ * (the node's token is ignored). */
+export interface SteerChoice {
+  nodeId: string;
+  strength: number;
+}
+
+/** An ablation with another value; a constant starts at 0, other values carry none. */
+export function ablationWithValue(a: AblationChoice, value: AblationValueChoice): AblationChoice {
+  return value === "constant" ? { nodeId: a.nodeId, value, constant: a.constant ?? 0 } : { nodeId: a.nodeId, value };
 }
 
 export interface TraceChoice {
@@ -55,11 +70,19 @@ export interface DebuggerState {
   rankOn: RankOn;
   sort: SortChoice;
   filter: string;
+  /** the token whose next token is explained; null: the last */
+  position: number | null;
+  /** whether the logit-lens panel is open */
+  lens: boolean;
+  steer: SteerChoice[];
 }
 
 export const K_MIN = 1;
 export const K_MAX = 100;
 export const VERIFY_MAX = 50;
+/** the server's bound on constants and steering strengths */
+export const MAGNITUDE_MAX = 1e6;
+export const POSITION_MAX = 4095;
 
 export const DEFAULT_SORT: SortChoice = { metric: "totalEffect", side: "left", descending: true };
 
@@ -78,6 +101,9 @@ export const DEFAULT_STATE: DebuggerState = {
   rankOn: "left",
   sort: DEFAULT_SORT,
   filter: "",
+  position: null,
+  lens: false,
+  steer: [],
 };
 
 const SEP = "~";
@@ -90,6 +116,13 @@ function intIn(value: string | null, min: number, max: number, fallback: number)
   if (value === null || !/^-?\d+$/.test(value)) return fallback;
   const n = Number(value);
   return n >= min && n <= max ? n : fallback;
+}
+
+/** A finite number within the server's magnitude bound, or null. */
+export function parseMagnitude(value: string | null): number | null {
+  if (value === null || value.trim() === "") return null;
+  const n = Number(value);
+  return Number.isFinite(n) && Math.abs(n) <= MAGNITUDE_MAX ? n : null;
 }
 
 function encodeSort(sort: SortChoice): string {
@@ -109,9 +142,25 @@ function decodeAblation(value: string): AblationChoice | null {
   const at = value.lastIndexOf(SEP);
   if (at < 0) return value ? { nodeId: value, value: "zero" } : null;
   const nodeId = value.slice(0, at);
-  const kind = ABLATION_VALUES.find((v) => v === value.slice(at + 1));
+  const [kindText = "", constantText = null] = value.slice(at + 1).split(":");
+  const kind = ABLATION_VALUES.find((v) => v === kindText);
   if (!nodeId || kind === undefined) return null;
-  return { nodeId, value: kind };
+  if (kind !== "constant") return constantText === null ? { nodeId, value: kind } : null;
+  const constant = parseMagnitude(constantText);
+  return constant === null ? null : { nodeId, value: kind, constant };
+}
+
+function encodeAblation(a: AblationChoice): string {
+  if (a.value === "zero") return a.nodeId;
+  if (a.value === "constant") return `${a.nodeId}${SEP}constant:${a.constant ?? 0}`;
+  return `${a.nodeId}${SEP}${a.value}`;
+}
+
+function decodeSteer(value: string): SteerChoice | null {
+  const at = value.lastIndexOf(SEP);
+  if (at <= 0) return null;
+  const strength = parseMagnitude(value.slice(at + 1));
+  return strength === null ? null : { nodeId: value.slice(0, at), strength };
 }
 
 function decodeTrace(value: string | null): TraceChoice | null {
@@ -138,9 +187,7 @@ export function encodeState(state: DebuggerState): URLSearchParams {
   if (state.attn !== DEFAULT_STATE.attn) params.set("attn", state.attn);
   if (state.embeddings !== DEFAULT_STATE.embeddings) params.set("emb", state.embeddings ? "1" : "0");
   if (state.k !== DEFAULT_STATE.k) params.set("k", String(state.k));
-  for (const a of state.ablations) {
-    params.append("ablate", a.value === "zero" ? a.nodeId : `${a.nodeId}${SEP}${a.value}`);
-  }
+  for (const a of state.ablations) params.append("ablate", encodeAblation(a));
   if (state.trace) params.set("trace", `${state.trace.kind}${SEP}${state.trace.nodeId}`);
   if (state.comparePrompt !== null) params.set("compare", state.comparePrompt);
   if (state.verify !== DEFAULT_STATE.verify) params.set("verify", String(state.verify));
@@ -148,6 +195,9 @@ export function encodeState(state: DebuggerState): URLSearchParams {
   const sort = encodeSort(state.sort);
   if (sort !== encodeSort(DEFAULT_SORT)) params.set("sort", sort);
   if (state.filter) params.set("filter", state.filter);
+  if (state.position !== null) params.set("pos", String(state.position));
+  if (state.lens) params.set("lens", "1");
+  for (const s of state.steer) params.append("steer", `${s.nodeId}${SEP}${s.strength}`);
   return params;
 }
 
@@ -157,7 +207,13 @@ export function decodeState(params: URLSearchParams): DebuggerState {
     const a = decodeAblation(value);
     if (a && !ablations.some((b) => b.nodeId === a.nodeId)) ablations.push(a);
   }
+  const steer: SteerChoice[] = [];
+  for (const value of params.getAll("steer")) {
+    const s = decodeSteer(value);
+    if (s && !steer.some((t) => t.nodeId === s.nodeId)) steer.push(s);
+  }
   const emb = params.get("emb");
+  const pos = intIn(params.get("pos"), 0, POSITION_MAX, -1);
   return {
     prompt: params.get("prompt") ?? "",
     targets: tokenList(params.getAll("t").filter((t) => t !== "")),
@@ -173,6 +229,9 @@ export function decodeState(params: URLSearchParams): DebuggerState {
     rankOn: oneOf(params.get("rank"), SIDES, DEFAULT_STATE.rankOn),
     sort: decodeSort(params.get("sort")),
     filter: params.get("filter") ?? "",
+    position: pos < 0 ? null : pos,
+    lens: params.get("lens") === "1",
+    steer,
   };
 }
 
