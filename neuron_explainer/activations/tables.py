@@ -127,8 +127,11 @@ def top_k(values: Tensor, n: int, largest: bool = True) -> tuple[Tensor, Tensor]
     body = values[: rows * TOPK_ROW].view(rows, TOPK_ROW)
     row_best = body.amax(1) if largest else body.amin(1)
     taken = row_best.topk(n, largest=largest).indices
-    candidates = (taken[:, None] * TOPK_ROW + torch.arange(TOPK_ROW)).reshape(-1)
-    candidates = torch.cat([candidates, torch.arange(rows * TOPK_ROW, values.numel())])
+    device = values.device
+    candidates = (taken[:, None] * TOPK_ROW + torch.arange(TOPK_ROW, device=device)).reshape(-1)
+    candidates = torch.cat(
+        [candidates, torch.arange(rows * TOPK_ROW, values.numel(), device=device)]
+    )
     best, j = values.index_select(0, candidates).topk(n, largest=largest)
     return best, candidates[j]
 

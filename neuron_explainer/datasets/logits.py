@@ -44,7 +44,7 @@ def output_directions(
     if group.family == "head":
         z_mean = sums["z_sum"] / sums["z_count"].clamp(min=1)  # [head, d_head]
         W_O = block(model, group.layer).attn.W_O.detach()
-        return torch.einsum("hd,hdm->hm", z_mean.to(W_O.dtype), W_O)
+        return torch.einsum("hd,hdm->hm", z_mean.to(W_O), W_O)
     return latent_write_directions(model, group.splice_site)
 
 
@@ -64,4 +64,6 @@ def logit_table(model: Transformer, directions: Float[Tensor, "c d_model"], n: i
     top_tokens, top_values, bottom_tokens, bottom_values = (
         torch.cat([p[i] for p in parts]) for i in range(4)
     )
-    return LogitTable(top_tokens, top_values.float(), bottom_tokens, bottom_values.float())
+    return LogitTable(  # on the CPU, as the rest of the store
+        top_tokens.cpu(), top_values.float().cpu(), bottom_tokens.cpu(), bottom_values.float().cpu()
+    )

@@ -85,7 +85,9 @@ def cut_groups(
     context_starts: Int[Tensor, " batch"],
     cfg: CollationConfig,
 ) -> dict[str, GroupBatch]:
-    """The groups' measures from the cached activations of one batch."""
+    """The groups' measures from the cached activations of one batch, on the CPU (where the
+    statistics are taken, whatever device ran the forward pass)."""
+    cache = {name: act.cpu() for name, act in cache.items()}
     out = {}
     with torch.no_grad():
         for group in groups:
@@ -161,7 +163,7 @@ def _head_batch(
     pattern = cache[group.site].float()  # [batch, head, q, k]
     v, z = cache[f"{prefix}.hook_v"].float(), cache[f"{prefix}.hook_z"].float()
     batch, heads, pos, _ = pattern.shape
-    W_O = block(model, group.layer).attn.W_O.detach().float()  # [head, d_head, d_model]
+    W_O = block(model, group.layer).attn.W_O.detach().float().cpu()  # [head, d_head, d_model]
     gram = W_O @ W_O.transpose(1, 2)  # ||v W_O||^2 = v G v^T, with no [.., d_model] tensor
     v_norm = torch.einsum("bkhd,hde,bkhe->hbk", v, gram, v).clamp_(min=0).sqrt_()
 
