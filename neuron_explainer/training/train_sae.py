@@ -29,16 +29,14 @@ import copy
 import dataclasses
 import json
 import math
-import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from jaxtyping import Bool, Float
-from safetensors.torch import load_file, save_file
 from torch import Tensor
 from tqdm import tqdm
 
@@ -58,6 +56,7 @@ from neuron_explainer.training.sae_activations import (
     ShuffleBuffer,
     site_layer,
 )
+from neuron_explainer.training.sae_checkpoints import SaeProgress, load_checkpoint, save_checkpoint
 from neuron_explainer.training.sae_sparse_step import topk_forward
 from neuron_explainer.training.train_model import (
     available_cpus,
@@ -69,7 +68,6 @@ from neuron_explainer.training.train_model import (
 LOG_INTERVAL = 10  # steps between progress updates (each reads the metrics off the device)
 LOGGED = ("mse", "l0", "dead_fraction")  # shown on the progress bar
 GEOMETRIC_MEDIAN_MAX_POINTS = 32_768
-CHECKPOINT_FILES = ("sae", "optimizer", "dead")  # {name}.safetensors, beside state.json
 
 
 @dataclass(frozen=True)
@@ -319,76 +317,6 @@ def train_step(
 # ---- checkpoints ---------------------------------------------------------------------------------
 
 
-@dataclass
-class _Progress:
-    step: int = 0
-    norm_scaling_factor: float = 1.0  # training inputs are activations times this
-    train_time_s: float = 0.0
-    wall_time_s: float = 0.0
-    # step; mse, l0 and explained variance (1 - squared error / squared distance to the batch
-    # mean, summed over the batches) since the previous entry; dead_fraction at the step
-    logs: list[dict[str, int | float]] = field(default_factory=list)
-
-
-def _save_checkpoint(
-    directory: Path,
-    cfg: SaeTrainConfig,
-    prog: _Progress,
-    sae: SparseAutoencoder,
-    optimizer: torch.optim.Optimizer,
-    tracker: DeadLatentTracker,
-) -> None:
-    """Write the checkpoint beside `directory`, then swap it in: a crash leaves no half of one."""
-    tmp, old = directory.with_name("checkpoint.tmp"), directory.with_name("checkpoint.old")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    opt = optimizer.state_dict()
-    tensors = {
-        "sae": sae.state_dict(),
-        "optimizer": {f"{i}.{k}": v for i, s in opt["state"].items() for k, v in s.items()},
-        "dead": {"tokens_since_fired": tracker.tokens_since_fired},
-    }
-    for name, group in tensors.items():
-        save_file(
-            {k: v.detach().contiguous().cpu() for k, v in group.items()},
-            tmp / f"{name}.safetensors",
-        )
-    state = {"train_config": cfg.to_dict(), "param_groups": opt["param_groups"]}
-    (tmp / "state.json").write_text(json.dumps({**state, **dataclasses.asdict(prog)}, indent=2))
-    if directory.exists():
-        directory.rename(old)
-    tmp.rename(directory)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _load_checkpoint(
-    directory: Path,
-    cfg: SaeTrainConfig,
-    sae: SparseAutoencoder,
-    optimizer: torch.optim.Optimizer,
-    tracker: DeadLatentTracker,
-) -> _Progress | None:
-    """Restore the checkpoint (or the previous one, if a crash came between the renames of a
-    save) into the objects; None when there is none."""
-    found = [
-        d for d in (directory, directory.with_name("checkpoint.old")) if (d / "state.json").exists()
-    ]
-    if not found:
-        return None
-    state = json.loads((found[0] / "state.json").read_text())
-    if SaeTrainConfig.from_dict(state.pop("train_config")) != cfg:
-        raise ValueError(f"Checkpoint {found[0]} was made with another config; pass resume=False")
-    tensors = {name: load_file(found[0] / f"{name}.safetensors") for name in CHECKPOINT_FILES}
-    sae.load_state_dict(tensors["sae"])
-    per_param: dict[int, dict[str, Tensor]] = {}
-    for key, value in tensors["optimizer"].items():  # Adam moves its moments to the parameters
-        index, name = key.split(".", 1)
-        per_param.setdefault(int(index), {})[name] = value
-    optimizer.load_state_dict({"state": per_param, "param_groups": state.pop("param_groups")})
-    tracker.tokens_since_fired = tensors["dead"]["tokens_since_fired"].to(sae.device)
-    return _Progress(**state)
-
-
 @torch.no_grad()
 def _initialise(sae: SparseAutoencoder, first: Tensor, cfg: SaeTrainConfig) -> float:
     """Set b_dec from the first buffer; return the input scaling factor."""
@@ -467,9 +395,9 @@ def _train(
     tracker = DeadLatentTracker(sae_cfg.d_sae, cfg.dead_window_tokens, device)
     buffer = ShuffleBuffer(source, cfg.batch_size, cfg.buffer_tokens, cfg.seed)
     checkpoint = out / "checkpoint"
-    prog = _load_checkpoint(checkpoint, cfg, sae, optimizer, tracker) if resume else None
+    prog = load_checkpoint(checkpoint, cfg, sae, optimizer, tracker) if resume else None
     if prog is None:
-        prog = _Progress(norm_scaling_factor=_initialise(sae, buffer.buffer(0).to(device), cfg))
+        prog = SaeProgress(norm_scaling_factor=_initialise(sae, buffer.buffer(0).to(device), cfg))
 
     bar = tqdm(total=cfg.total_steps, initial=prog.step, unit="step", disable=not progress)
     session_tokens, session_time = 0, 0.0
@@ -509,7 +437,7 @@ def _train(
         if prog.step % cfg.checkpoint_interval == 0 or done:
             prog.wall_time_s += time.perf_counter() - session_start
             session_start = time.perf_counter()
-            _save_checkpoint(checkpoint, cfg, prog, sae, optimizer, tracker)
+            save_checkpoint(checkpoint, cfg, prog, sae, optimizer, tracker)
     bar.close()
     summary = _summary(cfg, prog, device, session_tokens / max(session_time, 1e-9))
     if summary["finished"]:
@@ -522,7 +450,7 @@ def _train(
 
 
 def _summary(
-    cfg: SaeTrainConfig, prog: _Progress, device: torch.device, session_tok_s: float
+    cfg: SaeTrainConfig, prog: SaeProgress, device: torch.device, session_tok_s: float
 ) -> dict[str, Any]:
     last = prog.logs[-1] if prog.logs else {}
     return {
