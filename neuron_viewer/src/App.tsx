@@ -1,4 +1,5 @@
 import { NavLink, Route, Routes } from "react-router-dom";
+import { ArchitecturePage } from "./architecture/ArchitecturePage";
 import { DebuggerPage } from "./debugger/DebuggerPage";
 import { HomePage } from "./home/HomePage";
 import { ComponentPage } from "./node-page/ComponentPage";
@@ -34,12 +35,14 @@ export function App() {
             Home
           </NavLink>
           <NavLink to="/debugger">Debugger</NavLink>
+          <NavLink to="/architecture">Architecture</NavLink>
         </nav>
         <ModelBadge />
       </header>
       <Routes>
         <Route path="/" element={<HomePage />} />
         <Route path="/debugger" element={<DebuggerPage />} />
+        <Route path="/architecture" element={<ArchitecturePage />} />
         <Route path="/component/:family/:where/:index" element={<ComponentPage />} />
         <Route path="*" element={<NotFound />} />
       </Routes>

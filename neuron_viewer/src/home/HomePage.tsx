@@ -1,3 +1,4 @@
+import { Link } from "react-router-dom";
 import { useModelInfo } from "../api/hooks";
 import { QueryStatus } from "../lib/QueryStatus";
 import { InvestigationList } from "./InvestigationList";
@@ -22,6 +23,10 @@ export function HomePage() {
         <div>
           <QueryStatus isPending={info.isPending} error={info.error} what="the model">
             {info.data && <ModelInfoPanel info={info.data} />}
+            <p>
+              <Link to="/architecture">See the architecture diagram</Link>: every layer's heads, MLP
+              and autoencoders.
+            </p>
           </QueryStatus>
         </div>
       </div>

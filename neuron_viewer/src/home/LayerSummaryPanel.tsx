@@ -1,5 +1,5 @@
-import { useState } from "react";
-import { Link } from "react-router-dom";
+import { useEffect, useRef, useState } from "react";
+import { Link, useLocation, useSearchParams } from "react-router-dom";
 import { useLayerSummary, type ModelInfo, type SummaryBy } from "../api/hooks";
 import { formatValue } from "../lib/format";
 import { autoencoderSite, componentLabel, componentPath, type ComponentId } from "../lib/nodes";
@@ -20,17 +20,31 @@ function componentIn(group: Group, index: number): ComponentId {
   return { family: group.family === "head" ? "head" : "neuron", layer: group.layer, site: null, index };
 }
 
-/** A layer's components ranked by a statistic of their collated activations. */
+/** A layer's components ranked by a statistic of their collated activations. The group is in
+ * the URL (`?summary=SITE#layer-summary`), so other pages (the architecture diagram) link to it. */
 export function LayerSummaryPanel({ info }: { info: ModelInfo }) {
   const groups = info.dataset.groups ?? [];
-  const [groupKey, setGroupKey] = useState(0);
+  const [params, setParams] = useSearchParams();
+  const asked = groups.findIndex((g) => g.site === params.get("summary"));
+  const groupKey = Math.max(asked, 0);
   const [by, setBy] = useState<By>("kurtosis");
   const group = groups[groupKey];
+  const section = useRef<HTMLElement>(null);
+  const { hash } = useLocation();
+  useEffect(() => {
+    if (hash === "#layer-summary") section.current?.scrollIntoView();
+  }, [hash]);
+
+  function chooseGroup(key: number) {
+    const next = new URLSearchParams(params);
+    next.set("summary", groups[key]?.site ?? "");
+    setParams(next, { replace: true });
+  }
   const family = group?.family === "head" ? "head" : group?.family === "latent" ? "latent" : "neuron";
   const query = useLayerSummary(family, group?.site ?? "", by, 15, info.dataset.available && group !== undefined);
 
   return (
-    <section className="panel" aria-labelledby="summary-heading">
+    <section className="panel" id="layer-summary" ref={section} aria-labelledby="summary-heading">
       <h2 id="summary-heading">Layer summary</h2>
       {!info.dataset.available || group === undefined ? (
         <p className="muted">Needs a collated dataset: {info.dataset.message ?? "none"}</p>
@@ -38,7 +52,7 @@ export function LayerSummaryPanel({ info }: { info: ModelInfo }) {
         <>
           <div className="row">
             <label htmlFor="summary-group">Group</label>
-            <select id="summary-group" value={groupKey} onChange={(e) => setGroupKey(Number(e.target.value))}>
+            <select id="summary-group" value={groupKey} onChange={(e) => chooseGroup(Number(e.target.value))}>
               {groups.map((g, i) => (
                 <option key={g.site} value={i}>
                   {groupLabel(g)}
