@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import torch
-from jaxtyping import Int
 from torch import Tensor
 from tqdm import tqdm
 
@@ -43,7 +42,6 @@ from neuron_explainer.datasets.streams import (
     GroupBatch,
     cut_groups,
     forward_cache,
-    group_batches,
 )
 from neuron_explainer.models.sae_splice import splice_saes
 from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder
@@ -63,27 +61,13 @@ def groups_of(model: Transformer, saes: Mapping[str, SparseAutoencoder]) -> list
     return model_groups(model.cfg.n_layers, model.cfg.attn_only, list(saes))
 
 
-def collate_batch(
-    model: Transformer,
-    groups: list[Group],
-    tokens: Int[Tensor, "batch pos"],
-    context_starts: Int[Tensor, " batch"],
-    cfg: CollationConfig,
-    prior: ShardResult | None = None,
-) -> ShardResult:
-    """The statistics of one batch of whole contexts (autoencoders already spliced). `prior`:
-    the result this one will be merged into (see `stats.measure_batch`)."""
-    batches = group_batches(model, groups, tokens, context_starts, cfg)
-    return batch_statistics(batches, tokens.shape, cfg, prior)
-
-
 def batch_statistics(
     batches: Mapping[str, GroupBatch],
     shape: tuple[int, ...],
     cfg: CollationConfig,
     prior: ShardResult | None = None,
 ) -> ShardResult:
-    """The statistics of one batch's group values (`streams.group_batches`); `shape`: the
+    """The statistics of one batch's group values (`streams.cut_groups`); `shape`: the
     batch's tokens' (contexts, positions)."""
     results = {}
     for key, batch in batches.items():

@@ -18,7 +18,7 @@ dense path fills a latent's missing top examples with zero-valued nodes, which s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from jaxtyping import Float, Int
@@ -105,7 +105,9 @@ def sparse_top(batch: SparseBatch, prior: Examples | None) -> Examples:
     descending = 0x7FFFFFFF - batch.vals.view(torch.int32).long()
     by_id = _entries_by_id(batch)
     if by_id is not None:
-        batch = SparseBatch(batch.rows[by_id], batch.cols[by_id], batch.vals[by_id], *_rest(batch))
+        batch = replace(
+            batch, rows=batch.rows[by_id], cols=batch.cols[by_id], vals=batch.vals[by_id]
+        )
         descending, admit = descending[by_id], None if admit is None else admit[by_id]
     return batch.first_per_row(batch.cfg.top_k, True, descending, 2**31, admit)
 
@@ -127,7 +129,3 @@ def _entries_by_id(batch: SparseBatch) -> Tensor | None:
     if bool((batch.ids[1:] > batch.ids[:-1]).all()):
         return None
     return torch.argsort(batch.ids[batch.cols], stable=True)
-
-
-def _rest(batch: SparseBatch) -> tuple[Tensor, Tensor, Tensor, WindowFn, CollationConfig]:
-    return batch.values, batch.keys, batch.ids, batch.windows, batch.cfg

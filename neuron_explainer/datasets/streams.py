@@ -53,23 +53,11 @@ def group_hook_names(group: Group) -> list[str]:
     return [group.site]
 
 
-def group_batches(
-    model: Transformer,
-    groups: list[Group],
-    tokens: Int[Tensor, "batch pos"],
-    context_starts: Int[Tensor, " batch"],
-    cfg: CollationConfig,
-) -> dict[str, GroupBatch]:
-    """Every group's measures on one batch of whole contexts (`context_starts`: the index of
-    each context's first token in the token file). Needs the autoencoders of latent groups
-    spliced into `model`."""
-    return cut_groups(model, groups, forward_cache(model, groups, tokens), context_starts, cfg)
-
-
 def forward_cache(
     model: Transformer, groups: list[Group], tokens: Int[Tensor, "batch pos"]
 ) -> dict[str, Tensor]:
-    """The activations the groups read, from a forward pass that stops before the unembedding."""
+    """The activations the groups read, from a forward pass that stops before the unembedding
+    (the autoencoders of latent groups spliced into `model`)."""
     names = {name for g in groups for name in group_hook_names(g)}
     with torch.no_grad():
         _, cache = model.run_with_cache(
