@@ -44,8 +44,7 @@ check: install $(UI_STAMP)
 	$(VENV)/bin/ruff format --check $(SOURCES)
 	$(VENV)/bin/ruff check $(SOURCES)
 	$(VENV)/bin/mypy
-	cd $(UI) && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(NPM) run check-api
-	cd $(UI) && $(NPM) run lint && $(NPM) run typecheck && $(NPM) test
+	cd $(UI) && $(NPM) run check-api && $(NPM) run lint && $(NPM) run typecheck && $(NPM) test
 
 chromium:
 	test -x /usr/bin/chromium || ($(SUDO) apt-get update && \

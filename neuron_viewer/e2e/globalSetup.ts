@@ -7,7 +7,7 @@
  *   TDB_E2E_DATA_DIR   data directory (default: neuron_viewer/.e2e-data, kept between runs)
  *   TDB_E2E_URL        test an already running server instead of starting one */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -64,9 +64,6 @@ function prepareDatasets(): void {
     { cwd: repo, stdio: "inherit" },
   );
   if (result.status !== 0) throw new Error(`tdb prepare failed (${String(result.status)})`);
-  // The shard results (about 230 MB) only serve to resume an interrupted collation.
-  const store = join(dataDir, "collations", MODEL);
-  if (existsSync(join(store, "index.json"))) rmSync(`${store}.work`, { recursive: true, force: true });
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {

@@ -1,4 +1,5 @@
 import type { ModelInfo } from "../api/hooks";
+import { KeyValueTable } from "../lib/KeyValueTable";
 
 export function ModelInfoPanel({ info }: { info: ModelInfo }) {
   const c = info.config;
@@ -17,16 +18,7 @@ export function ModelInfoPanel({ info }: { info: ModelInfo }) {
       <h2 id="model-heading">Model: {info.name}</h2>
       <p>{info.description}</p>
       <p className="muted small">source: {info.source}</p>
-      <table className="data" aria-label="Model configuration">
-        <tbody>
-          {rows.map(([k, v]) => (
-            <tr key={k}>
-              <th scope="row">{k}</th>
-              <td className="num">{v}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <KeyValueTable label="Model configuration" rows={rows} />
       <h3>Autoencoders</h3>
       {info.autoencoders.length === 0 ? (
         <p className="muted">None spliced.</p>

@@ -1,5 +1,6 @@
 import type { Schemas } from "../api/client";
 import { formatValue } from "../lib/format";
+import { KeyValueTable } from "../lib/KeyValueTable";
 
 export function StatsTable({ stats }: { stats: Schemas["Stats"] }) {
   const rows: [string, string][] = [
@@ -12,16 +13,5 @@ export function StatsTable({ stats }: { stats: Schemas["Stats"] }) {
     ["skew", formatValue(stats.skew)],
     ["excess kurtosis", formatValue(stats.kurtosis)],
   ];
-  return (
-    <table className="data" aria-label="Statistics" style={{ width: "auto" }}>
-      <tbody>
-        {rows.map(([k, v]) => (
-          <tr key={k}>
-            <th scope="row">{k}</th>
-            <td className="num">{v}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
+  return <KeyValueTable label="Statistics" rows={rows} />;
 }
