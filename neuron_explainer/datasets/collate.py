@@ -39,11 +39,11 @@ from neuron_explainer.datasets.shards import (
 )
 from neuron_explainer.datasets.stats import measure_batch
 from neuron_explainer.datasets.streams import (
+    Cache,
     GroupBatch,
     cut_groups,
     forward_cache,
 )
-from neuron_explainer.models.sae_splice import splice_saes
 from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder
 from neuron_explainer.models.transformer import Transformer
 
@@ -105,14 +105,14 @@ def collate_shard(
         for first in range(first_context, stop, cfg.batch_contexts)
     ]
 
-    def forward(at: npt.NDArray[np.int64]) -> tuple[dict[str, Tensor], Tensor]:
+    def forward(at: npt.NDArray[np.int64]) -> tuple[Cache, Tensor]:
         batch = torch.from_numpy(np.stack([tokens[s : s + size] for s in at]).astype(np.int64))
-        return forward_cache(model, groups, batch), batch
+        return forward_cache(model, groups, batch, saes), batch
 
     # The next batch's forward pass runs on another thread while this one's statistics are
     # taken (torch releases the GIL): with few cores, two streams of work use them better than
     # one stream of small multi-threaded operations. Results are unchanged.
-    with splice_saes(model, saes), ThreadPoolExecutor(1) as pool:
+    with ThreadPoolExecutor(1) as pool:
         pending = pool.submit(forward, starts[0])
         for i, at in enumerate(starts):
             cache, batch = pending.result()
@@ -121,7 +121,7 @@ def collate_shard(
             batches = cut_groups(model, groups, cache, torch.from_numpy(at), cfg)
             del cache
             part = batch_statistics(batches, tuple(batch.shape), cfg, result)
-            result = part if result is None else merge(result, part, cfg)
+            result = part if result is None else merge(result, part, cfg, into=True)
             if on_batch is not None:
                 on_batch(part.n_tokens)
     assert result is not None

@@ -122,14 +122,30 @@ def _collate_model(
     return index
 
 
-def _collate(args: argparse.Namespace) -> int:
+def setup_job(threads: int | None = None) -> None:
+    """Threads, denormals flushed, and freed memory kept for reuse: collation allocates and
+    frees tensors of tens of MB per batch, which glibc otherwise maps and unmaps each time (page
+    faults: about 10% of a collation's time here). The process keeps its peak memory."""
+    import ctypes
+
     import torch
 
+    if threads:
+        torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to tune
+        return
+    m_trim_threshold, m_mmap_max = -1, -4
+    libc.mallopt(m_mmap_max, 0)
+    libc.mallopt(m_trim_threshold, 2**31 - 1)
+
+
+def _collate(args: argparse.Namespace) -> int:
     from neuron_explainer.datasets.config import CollationConfig
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)
+    setup_job(args.threads)
     given = {k: getattr(args, k) for k in CONFIG_OPTIONS if getattr(args, k) is not None}
     store = args.out or default_store_dir(args.data_dir, args.model)
     index = _collate_model(
@@ -153,11 +169,7 @@ def _collate(args: argparse.Namespace) -> int:
 def _prepare(args: argparse.Namespace) -> int:
     import time
 
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)
+    setup_job(args.threads)
     start = time.perf_counter()
     store = ensure_collation(args.model, args.data_dir, args.split, args.tokens)
     print(f"activation datasets of {args.model}: {store} ({time.perf_counter() - start:.0f} s)")

@@ -34,6 +34,14 @@ KEY_BITS = 62
 
 # Per-token values of (component, node) pairs: the window of values around each node.
 WindowFn = Callable[[Int[Tensor, " m"], Int[Tensor, " m"]], Float[Tensor, "m window"]]
+# The values of (component, node) pairs.
+ValueFn = Callable[[Int[Tensor, " m"], Int[Tensor, " m"]], Float[Tensor, " m"]]
+
+
+def dense_lookup(values: Float[Tensor, "c n_nodes"]) -> ValueFn:
+    """Values of (component, node) pairs read from a dense [c, n_nodes] matrix."""
+    flat, n = values.reshape(-1), values.shape[1]
+    return lambda rows, nodes: flat.index_select(0, rows * n + nodes)
 
 
 def node_keys(ids: Int[Tensor, " n"], seed: int) -> Int[Tensor, " n"]:
@@ -78,6 +86,15 @@ class Examples:
             self.windows.gather(1, order[:, :, None].expand(-1, -1, self.windows.shape[2])),
         )
 
+    def rows(self, rows: Int[Tensor, " r"]) -> Examples:
+        """The examples of components `rows`."""
+        return Examples(
+            self.keys.index_select(0, rows),
+            self.ids.index_select(0, rows),
+            self.values.index_select(0, rows),
+            self.windows.index_select(0, rows),
+        )
+
     def cat(self, other: Examples) -> Examples:
         return Examples(
             torch.cat([self.keys, other.keys], 1),
@@ -103,16 +120,40 @@ def top_order(values: Float[Tensor, "c n"], ids: Int[Tensor, "c n"]) -> Int[Tens
     return by_id.gather(1, by_value)
 
 
-def merge_top(a: Examples, b: Examples, k: int) -> Examples:
-    both = a.cat(b)
-    return both.take(top_order(both.values, both.ids)[:, :k])
+def merge_top(a: Examples, b: Examples, k: int, into: bool = False) -> Examples:
+    return _merge_rows(a, b, lambda both: top_order(both.values, both.ids)[:, :k], into)
 
 
-def merge_lowest_keys(a: Examples, b: Examples, k: int) -> Examples:
+def merge_lowest_keys(a: Examples, b: Examples, k: int, into: bool = False) -> Examples:
     """The k examples with the smallest keys; keys are distinct within a row (empty aside)."""
-    both = a.cat(b)
-    order = torch.argsort(both.keys, dim=1, stable=True)[:, :k]
-    return both.take(order)
+    order = lambda both: torch.argsort(both.keys, dim=1, stable=True)[:, :k]  # noqa: E731
+    return _merge_rows(a, b, order, into)
+
+
+def _merge_rows(
+    a: Examples, b: Examples, order: Callable[[Examples], Tensor], into: bool
+) -> Examples:
+    """The union's first examples per row in `order`. Only the rows in which `b` has examples
+    are merged (after the first few batches, a batch brings new examples to few components):
+    the others keep `a`'s, which are in order. `into`: write the merged rows into `a`'s tensors
+    and return `a` (which the caller gives up); else `a` is left as it was."""
+    if a.size != b.size:  # not one collation's sets: merge every row
+        both = a.cat(b)
+        return both.take(order(both))
+    rows = (b.ids >= 0).any(1).nonzero().view(-1)
+    if len(rows) == len(a.ids) and not into:
+        both = a.cat(b)
+        return both.take(order(both))
+    both = a.rows(rows).cat(b.rows(rows))
+    merged = both.take(order(both))
+    out = (
+        a if into else Examples(a.keys.clone(), a.ids.clone(), a.values.clone(), a.windows.clone())
+    )
+    out.keys.index_copy_(0, rows, merged.keys)
+    out.ids.index_copy_(0, rows, merged.ids)
+    out.values.index_copy_(0, rows, merged.values)
+    out.windows.index_copy_(0, rows, merged.windows)
+    return out
 
 
 def fill_examples(
@@ -125,18 +166,17 @@ def fill_examples(
     nodes: Int[Tensor, " m"],
     keys: Int[Tensor, " n_nodes"],
     ids: Int[Tensor, " n_nodes"],
-    values: Float[Tensor, "c n_nodes"],
+    value_at: ValueFn,
     windows: WindowFn,
 ) -> Examples:
     """Examples of one batch: node `nodes[i]` of component `rows[i]` in slot `slots[i]`, the
-    other slots empty; with their windows."""
+    other slots empty; with their values and windows."""
     out = empty_examples(n_components, size, window_len, top)
     if len(nodes):
         slot = rows * size + slots
         out.keys.view(-1).index_copy_(0, slot, keys.index_select(0, nodes))
         out.ids.view(-1).index_copy_(0, slot, ids.index_select(0, nodes))
-        value = values.reshape(-1).index_select(0, rows * values.shape[1] + nodes)
-        out.values.view(-1).index_copy_(0, slot, value)
+        out.values.view(-1).index_copy_(0, slot, value_at(rows, nodes))
         out.windows.view(-1, window_len).index_copy_(0, slot, windows(rows, nodes))
     return out
 
@@ -160,5 +200,7 @@ def batch_top(
     else:  # a node below prior's k-th value cannot enter the merged top-k
         rows, slots = (best >= prior.values[:, -1:]).nonzero(as_tuple=True)
     nodes = order[rows, slots]
-    chosen = fill_examples(c, k, window_len, True, rows, slots, nodes, keys, ids, values, windows)
+    chosen = fill_examples(
+        c, k, window_len, True, rows, slots, nodes, keys, ids, dense_lookup(values), windows
+    )
     return chosen.take(top_order(chosen.values, chosen.ids))

@@ -21,7 +21,9 @@ from torch import Tensor
 from neuron_explainer.datasets.examples import (
     KEY_EMPTY,
     Examples,
+    ValueFn,
     WindowFn,
+    dense_lookup,
     fill_examples,
 )
 
@@ -58,7 +60,8 @@ def _bounds(prior: Examples | None, c: int) -> Int[Tensor, " c"]:
 
 
 def random_sample(
-    values: Float[Tensor, "c n_nodes"],
+    c: int,
+    value_at: ValueFn,
     ids: Int[Tensor, " n_nodes"],
     order: KeyOrder,
     windows: WindowFn,
@@ -66,13 +69,12 @@ def random_sample(
     k: int,
     prior: Examples | None = None,
 ) -> Examples:
-    """Per component, the k nodes with the smallest keys, in key order."""
-    c = values.shape[0]
+    """Per component (of `c`), the k nodes with the smallest keys, in key order."""
     nodes, keys = order.prefix(k)
     valid = keys[None, :] < _bounds(prior, c)[:, None]
     rows, slots = valid.nonzero(as_tuple=True)
     return fill_examples(
-        c, k, window_len, False, rows, slots, nodes[slots], order.keys, ids, values, windows
+        c, k, window_len, False, rows, slots, nodes[slots], order.keys, ids, value_at, windows
     )
 
 
@@ -115,5 +117,5 @@ def positive_sample(
         (torch.cat(t) for t in zip(*parts, strict=True)) if parts else (ids[:0],) * 3
     )
     return fill_examples(
-        c, k, window_len, False, rows, slots, nodes, order.keys, ids, values, windows
+        c, k, window_len, False, rows, slots, nodes, order.keys, ids, dense_lookup(values), windows
     )

@@ -49,15 +49,16 @@ class ShardResult:
     n_contexts: int
 
 
-def merge(a: ShardResult, b: ShardResult, cfg: CollationConfig) -> ShardResult:
-    """The result of collating the contexts of `a` and `b` together (associative)."""
+def merge(a: ShardResult, b: ShardResult, cfg: CollationConfig, into: bool = False) -> ShardResult:
+    """The result of collating the contexts of `a` and `b` together (associative). `into`:
+    reuse a's tensors for it (the caller gives `a` up)."""
     if a.groups.keys() != b.groups.keys():
         raise ValueError(f"Cannot merge results of different groups: {a.groups} vs {b.groups}")
     groups = {}
     for key, ga in a.groups.items():
         gb = b.groups[key]
         groups[key] = GroupResult(
-            {m: merge_stats(s, gb.measures[m], cfg) for m, s in ga.measures.items()},
+            {m: merge_stats(s, gb.measures[m], cfg, into) for m, s in ga.measures.items()},
             {name: t + gb.sums[name] for name, t in ga.sums.items()},
         )
     return ShardResult(groups, a.n_tokens + b.n_tokens, a.n_contexts + b.n_contexts)

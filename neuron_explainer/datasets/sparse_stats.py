@@ -25,7 +25,31 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from neuron_explainer.datasets.config import CollationConfig, bin_cells
-from neuron_explainer.datasets.examples import Examples, WindowFn, fill_examples
+from neuron_explainer.datasets.examples import (
+    Examples,
+    ValueFn,
+    WindowFn,
+    dense_lookup,
+    fill_examples,
+)
+
+
+@dataclass(frozen=True)
+class SparseEntries:
+    """The positive entries (rows, cols, vals) of a non-negative [c, n] measure, grouped by row
+    and in ascending column order within a row, and a lookup of any entry's value."""
+
+    rows: Int[Tensor, " m"]
+    cols: Int[Tensor, " m"]
+    vals: Float[Tensor, " m"]
+    shape: tuple[int, int]
+    value_at: ValueFn
+
+    @staticmethod
+    def of_dense(values: Float[Tensor, "c n"]) -> SparseEntries:
+        rows, cols = values.nonzero(as_tuple=True)
+        shape = (int(values.shape[0]), int(values.shape[1]))
+        return SparseEntries(rows, cols, values[rows, cols], shape, dense_lookup(values))
 
 
 def _row_ranks(rows: Int[Tensor, " m"], c: int) -> Int[Tensor, " m"]:
@@ -65,13 +89,14 @@ def sparse_measure_parts(
 
 @dataclass(frozen=True)
 class SparseBatch:
-    """The positive entries (rows, cols, vals) of a [c, n] measure `values`, with what
-    `fill_examples` needs to turn chosen entries into examples."""
+    """The positive entries (rows, cols, vals) of a [c, n] measure, with what `fill_examples`
+    needs to turn chosen entries into examples."""
 
     rows: Int[Tensor, " m"]
     cols: Int[Tensor, " m"]
     vals: Float[Tensor, " m"]
-    values: Float[Tensor, "c n"]
+    c: int
+    value_at: ValueFn
     keys: Int[Tensor, " n"]
     ids: Int[Tensor, " n"]
     windows: WindowFn
@@ -83,17 +108,18 @@ class SparseBatch:
         """Per row, the first `size` entries in the order of `key` (per entry, integers in
         [0, span); ties in entry order) among those `admit` lets in. Admission must keep a
         prefix of each row's order (a bound on the sort key), so ranks are slots."""
-        c = self.values.shape[0]
-        order = _by_row_then(self.rows, key, span)
-        rows, cols = self.rows[order], self.cols[order]
+        c, rows, cols = self.c, self.rows, self.cols
+        if admit is not None:  # the admitted entries first: after a few batches, a handful
+            where = admit.nonzero().view(-1)
+            rows, cols, key = rows[where], cols[where], key[where]
+        order = _by_row_then(rows, key, span)
+        rows, cols = rows[order], cols[order]
         rank = _row_ranks(rows, c)
         keep = rank < size
-        if admit is not None:
-            keep &= admit[order]
         cfg = self.cfg
         chosen = (rows[keep], rank[keep], cols[keep])
         return fill_examples(
-            c, size, cfg.window, top, *chosen, self.keys, self.ids, self.values, self.windows
+            c, size, cfg.window, top, *chosen, self.keys, self.ids, self.value_at, self.windows
         )
 
 

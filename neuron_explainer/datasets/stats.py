@@ -28,12 +28,14 @@ from neuron_explainer.datasets.examples import (
     Examples,
     WindowFn,
     batch_top,
+    dense_lookup,
     merge_lowest_keys,
     merge_top,
 )
 from neuron_explainer.datasets.samples import KeyOrder, positive_sample, random_sample
 from neuron_explainer.datasets.sparse_stats import (
     SparseBatch,
+    SparseEntries,
     sparse_measure_parts,
     sparse_quantile,
     sparse_top,
@@ -53,13 +55,17 @@ class MeasureStats:
 
 @dataclass(frozen=True)
 class MeasureBatch:
-    """One measure of one group in one batch: a value per (component, node)."""
+    """One measure of one group in one batch: a value per (component, node), given densely
+    (`values`) or, for sparse non-negative measures (latents), as its positive entries, from
+    which `sparse_stats` computes the statistics without reading the zeros."""
 
-    values: Float[Tensor, "c n_nodes"]
+    values: Float[Tensor, "c n_nodes"] | None
     windows: WindowFn  # per-token values around given (component, node) pairs
-    # For sparse non-negative measures (latents): the positive entries as (rows, cols, values),
-    # from which `sparse_stats` computes the statistics without reading the zeros.
-    positive: tuple[Tensor, Tensor, Tensor] | None = None
+    positive: SparseEntries | None = None
+
+    def __post_init__(self) -> None:
+        if (self.values is None) == (self.positive is None):
+            raise ValueError("A measure batch has either dense values or sparse entries")
 
 
 def measure_batch(
@@ -73,10 +79,11 @@ def measure_batch(
     (shared by the group's components; see `examples`). With `prior`, the statistics this
     batch's will be merged into, example nodes that cannot enter the merge are left out, which
     saves their windows and changes nothing in the merge."""
-    x = batch.values
-    c, n = x.shape
     if batch.positive is not None:
-        return _sparse_measure_batch(batch, ids, order, cfg, prior)
+        return _sparse_measure_batch(batch.positive, batch.windows, ids, order, cfg, prior)
+    x = batch.values
+    assert x is not None
+    c, n = x.shape
     square = x * x
     # Summed in float32 (pairwise, about 1e-7 relative) per batch, accumulated in float64.
     moments = torch.stack(
@@ -108,20 +115,22 @@ def measure_batch(
             cfg.n_quantile_samples,
             quantile_prior,
         ),
-        random=random_sample(x, ids, order, batch.windows, cfg.window, cfg.n_random, random_prior),
+        random=random_sample(
+            c, dense_lookup(x), ids, order, batch.windows, cfg.window, cfg.n_random, random_prior
+        ),
     )
 
 
 def _sparse_measure_batch(
-    batch: MeasureBatch,
+    entries: SparseEntries,
+    windows: WindowFn,
     ids: Int[Tensor, " n_nodes"],
     order: KeyOrder,
     cfg: CollationConfig,
     prior: MeasureStats | None,
 ) -> MeasureStats:
-    assert batch.positive is not None
-    rows, cols, vals = batch.positive
-    c, n = batch.values.shape
+    rows, cols, vals = entries.rows, entries.cols, entries.vals
+    c, n = entries.shape
     nonzero, moments, hist = sparse_measure_parts(rows, cols, vals, c, n, cfg)
     top, quantile, random = (
         (None, None, None)
@@ -132,7 +141,7 @@ def _sparse_measure_batch(
             prior.random,
         )
     )
-    sparse = SparseBatch(rows, cols, vals, batch.values, order.keys, ids, batch.windows, cfg)
+    sparse = SparseBatch(rows, cols, vals, c, entries.value_at, order.keys, ids, windows, cfg)
     return MeasureStats(
         count=torch.full((c,), n, dtype=torch.int64),
         nonzero=nonzero,
@@ -141,20 +150,24 @@ def _sparse_measure_batch(
         top=sparse_top(sparse, top),
         quantile=sparse_quantile(sparse, quantile),
         random=random_sample(
-            batch.values, ids, order, batch.windows, cfg.window, cfg.n_random, random
+            c, entries.value_at, ids, order, windows, cfg.window, cfg.n_random, random
         ),
     )
 
 
-def merge_stats(a: MeasureStats, b: MeasureStats, cfg: CollationConfig) -> MeasureStats:
+def merge_stats(
+    a: MeasureStats, b: MeasureStats, cfg: CollationConfig, into: bool = False
+) -> MeasureStats:
+    """The statistics of a and b together; `into`: a's tensors take the result (a is given
+    up by the caller), which saves copying its examples."""
     return MeasureStats(
         count=a.count + b.count,
         nonzero=a.nonzero + b.nonzero,
         moments=a.moments + b.moments,
         hist=a.hist + b.hist,
-        top=merge_top(a.top, b.top, cfg.top_k),
-        quantile=merge_lowest_keys(a.quantile, b.quantile, cfg.n_quantile_samples),
-        random=merge_lowest_keys(a.random, b.random, cfg.n_random),
+        top=merge_top(a.top, b.top, cfg.top_k, into),
+        quantile=merge_lowest_keys(a.quantile, b.quantile, cfg.n_quantile_samples, into),
+        random=merge_lowest_keys(a.random, b.random, cfg.n_random, into),
     )
 
 

@@ -10,9 +10,11 @@ A head's query at a context's first position has a single key, itself, attended 
 probability 1 by construction, so it says nothing about the head; those pairs are no nodes.
 
 Measures: a neuron's post-activation (`mlp.hook_post`), a latent's activation
-(`hook_sae_acts_post`); a head pair's attention probability `pattern[h, q, k]` and write norm
-`pattern[h, q, k] * ||v[k, h] @ W_O[h]||` (the norm of what the pair adds to the residual stream;
-`W_O`'s bias belongs to no head).
+(`hook_sae_acts_post`, computed here from the autoencoder's input with `encode_sparse`: the
+values a spliced autoencoder gives, as an idle splice leaves the forward pass unchanged, but no
+[tokens, d_sae] tensor of mostly zeros); a head pair's attention probability `pattern[h, q, k]`
+and write norm `pattern[h, q, k] * ||v[k, h] @ W_O[h]||` (the norm of what the pair adds to the
+residual stream; `W_O`'s bias belongs to no head).
 
 Windows (per-token values around a node): `window_before` tokens before the node's token (a head
 pair's query), `window_after` after, inside the node's context; positions outside it hold 0 and
@@ -25,6 +27,7 @@ derives each head's mean write, z_mean @ W_O[h], for its logit table.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -33,10 +36,30 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from neuron_explainer.activations.metrics import block
+from neuron_explainer.activations.nodes import LATENT_SUFFIX
 from neuron_explainer.datasets.config import CollationConfig, Group
 from neuron_explainer.datasets.examples import WindowFn
+from neuron_explainer.datasets.sparse_stats import SparseEntries
 from neuron_explainer.datasets.stats import MeasureBatch
+from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder
 from neuron_explainer.models.transformer import Transformer
+
+# Windows of at most this many (window token, latent slot) lookups are read from the sparse
+# codes; larger requests (a first batch fills every latent's examples) build a dense matrix.
+_SPARSE_WINDOW_LOOKUPS = 1 << 22
+
+
+@dataclass(frozen=True)
+class LatentCodes:
+    """A latent group's activations in one batch: `width` latents, of which each token has the
+    listed (indices, values), all others zero (`SparseAutoencoder.encode_sparse`)."""
+
+    indices: Int[Tensor, "batch pos w"]
+    values: Float[Tensor, "batch pos w"]
+    width: int
+
+    def cpu(self) -> LatentCodes:
+        return LatentCodes(self.indices.cpu(), self.values.cpu(), self.width)
 
 
 @dataclass(frozen=True)
@@ -46,45 +69,71 @@ class GroupBatch:
     sums: dict[str, Tensor]  # added across batches (heads: z_sum, z_count)
 
 
+Cache = dict[str, "Tensor | LatentCodes"]
+
+
 def group_hook_names(group: Group) -> list[str]:
+    """The model's hook sites a group reads (a latent group: its autoencoder's input)."""
     if group.family == "head":
         prefix = group.site.removesuffix(".hook_pattern")
         return [group.site, f"{prefix}.hook_v", f"{prefix}.hook_z"]
+    if group.family == "latent":
+        return [group.site.removesuffix(LATENT_SUFFIX)]
     return [group.site]
 
 
 def forward_cache(
-    model: Transformer, groups: list[Group], tokens: Int[Tensor, "batch pos"]
-) -> dict[str, Tensor]:
-    """The activations the groups read, from a forward pass that stops before the unembedding
-    (the autoencoders of latent groups spliced into `model`)."""
+    model: Transformer,
+    groups: list[Group],
+    tokens: Int[Tensor, "batch pos"],
+    saes: Mapping[str, SparseAutoencoder],
+) -> Cache:
+    """The activations the groups read, from a forward pass that stops before the unembedding,
+    with each latent group's codes from its autoencoder (`saes`, by splice site; none spliced)."""
     names = {name for g in groups for name in group_hook_names(g)}
     with torch.no_grad():
-        _, cache = model.run_with_cache(
+        _, acts = model.run_with_cache(
             tokens, names_filter=lambda n: n in names, stop_at_layer=model.cfg.n_layers
         )
+        cache: Cache = dict(acts)
+        for group in groups:
+            if group.family == "latent":
+                site = group.site.removesuffix(LATENT_SUFFIX)
+                indices, values = saes[site].encode_sparse(acts[site])
+                cache[group.site] = LatentCodes(indices, values, saes[site].cfg.d_sae)
     return cache
 
 
 def cut_groups(
     model: Transformer,
     groups: list[Group],
-    cache: dict[str, Tensor],
+    cache: Cache,
     context_starts: Int[Tensor, " batch"],
     cfg: CollationConfig,
 ) -> dict[str, GroupBatch]:
     """The groups' measures from the cached activations of one batch, on the CPU (where the
     statistics are taken, whatever device ran the forward pass)."""
-    cache = {name: act.cpu() for name, act in cache.items()}
     out = {}
     with torch.no_grad():
         for group in groups:
             if group.family == "head":
-                out[group.key] = _head_batch(model, group, cache, context_starts, cfg)
+                prefix = group.site.removesuffix(".hook_pattern")
+                names = (group.site, f"{prefix}.hook_v", f"{prefix}.hook_z")
+                head_acts = {name: _tensor(cache[name]).cpu() for name in names}
+                out[group.key] = _head_batch(model, group, head_acts, context_starts, cfg)
+            elif group.family == "latent":
+                codes = cache[group.site]
+                assert isinstance(codes, LatentCodes)
+                out[group.key] = _latent_batch(codes.cpu(), context_starts, cfg)
             else:
-                sparse = group.family == "latent"
-                out[group.key] = _token_batch(cache[group.site], context_starts, cfg, sparse)
+                acts = _tensor(cache[group.site]).cpu()
+                out[group.key] = _token_batch(acts, context_starts, cfg)
     return out
+
+
+def _tensor(value: Tensor | LatentCodes) -> Tensor:
+    assert isinstance(value, Tensor)
+    return value
 
 
 def _offsets(cfg: CollationConfig) -> Int[Tensor, " window"]:
@@ -95,23 +144,26 @@ def _token_batch(
     acts: Float[Tensor, "batch pos c"],
     context_starts: Int[Tensor, " batch"],
     cfg: CollationConfig,
-    sparse: bool = False,
 ) -> GroupBatch:
-    """Per-token measures; `sparse` (latents: non-negative, mostly zero) also passes the positive
-    entries, and builds the [c, n] values from them rather than by a transposing copy."""
+    """Per-token measures, one row per component."""
     batch, pos, c = acts.shape
-    n = batch * pos
-    positive = None
-    if sparse and not bool((acts < 0).any()):
-        flat = acts.reshape(n, c)
-        node, comp = flat.nonzero(as_tuple=True)
-        vals = flat[node, comp].float()
-        values = torch.zeros(c, n).index_put_((comp, node), vals)
-        positive = (comp, node, vals)
-    else:
-        values = acts.reshape(n, c).T.float().contiguous()  # [c, n]: one row per component
-    ids = (context_starts[:, None] + torch.arange(pos)).reshape(-1)
-    padded: list[Tensor] = []  # made on first use: each context's values, zero-padded
+    values = acts.reshape(batch * pos, c).T.float().contiguous()  # [c, n]
+    windows = _dense_windows(values, batch, pos, cfg)
+    return GroupBatch(
+        _token_ids(context_starts, pos), {"activation": MeasureBatch(values, windows)}, {}
+    )
+
+
+def _token_ids(context_starts: Int[Tensor, " batch"], pos: int) -> Int[Tensor, " n"]:
+    return (context_starts[:, None] + torch.arange(pos)).reshape(-1)
+
+
+def _dense_windows(
+    values: Float[Tensor, "c n"], batch: int, pos: int, cfg: CollationConfig
+) -> WindowFn:
+    """Windows of per-token values [c, batch * pos]; the zero padding is made on first use."""
+    c = values.shape[0]
+    padded: list[Tensor] = []
     stride = pos + cfg.window - 1
 
     def windows(comps: Int[Tensor, " m"], nodes: Int[Tensor, " m"]) -> Float[Tensor, "m window"]:
@@ -123,7 +175,49 @@ def _token_batch(
         starts = (comps * batch + context) * stride + position
         return padded[0].unfold(0, cfg.window, 1).index_select(0, starts)
 
-    return GroupBatch(ids, {"activation": MeasureBatch(values, windows, positive)}, {})
+    return windows
+
+
+def _latent_batch(
+    codes: LatentCodes, context_starts: Int[Tensor, " batch"], cfg: CollationConfig
+) -> GroupBatch:
+    """A latent group's measure as its positive entries (`sparse_stats`), looked up in the
+    codes: a (latent, token) value is the token's listed value for that latent, or 0."""
+    batch, pos, w = codes.indices.shape
+    n, c = batch * pos, codes.width
+    index = codes.indices.reshape(n, w)
+    value = codes.values.reshape(n, w).float()
+    if not bool(value.isfinite().all()):
+        raise ValueError("Activations are not all finite (NaN or inf in the forward pass)")
+    if bool((value < 0).any()):
+        raise ValueError("Autoencoder latents must be non-negative")
+    node, slot = (value > 0).nonzero(as_tuple=True)
+    comp = index[node, slot]
+    by_latent = torch.argsort(comp * n + node)  # grouped by latent, tokens ascending
+    rows, cols, vals = comp[by_latent], node[by_latent], value[node, slot][by_latent]
+
+    def value_at(comps: Int[Tensor, " m"], nodes: Int[Tensor, " m"]) -> Float[Tensor, " m"]:
+        return torch.where(index[nodes] == comps[:, None], value[nodes], 0.0).sum(1)
+
+    dense: list[WindowFn] = []  # made on first use by a large request
+
+    def windows(comps: Int[Tensor, " m"], nodes: Int[Tensor, " m"]) -> Float[Tensor, "m window"]:
+        if len(nodes) * cfg.window * w > _SPARSE_WINDOW_LOOKUPS:
+            if not dense:
+                values = torch.zeros(c, n).index_put_((rows, cols), vals)
+                dense.append(_dense_windows(values, batch, pos, cfg))
+            return dense[0](comps, nodes)
+        context, position = nodes.div(pos, rounding_mode="floor"), nodes % pos
+        where = position[:, None] + _offsets(cfg)
+        inside = (where >= 0) & (where < pos)
+        tokens = context[:, None] * pos + where.clamp(0, pos - 1)
+        hit = index[tokens] == comps[:, None, None]
+        found = torch.where(hit, value[tokens], 0.0).sum(2)
+        return torch.where(inside, found, 0.0)
+
+    entries = SparseEntries(rows, cols, vals, (c, n), value_at)
+    measure = MeasureBatch(None, windows, entries)
+    return GroupBatch(_token_ids(context_starts, pos), {"activation": measure}, {})
 
 
 @lru_cache(maxsize=8)

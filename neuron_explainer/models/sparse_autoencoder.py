@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import torch
-from jaxtyping import Float
+from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 DTYPES = {
@@ -213,7 +213,9 @@ class SparseAutoencoder(nn.Module):
         """W_enc^T (x - b_pre) + b_enc: [*batch, d_in] -> [*batch, d_sae]."""
         if self.cfg.apply_b_dec_to_input:
             x = x - self.b_dec
-        return x @ self.W_enc + self.b_enc
+        # One fused product and bias (a [*batch, d_sae] pass fewer than `x @ W_enc + b_enc`).
+        pre = torch.addmm(self.b_enc, x.reshape(-1, self.cfg.d_in), self.W_enc)
+        return pre.view(*x.shape[:-1], self.cfg.d_sae)
 
     def activate(self, pre: Float[Tensor, "*batch d_sae"]) -> Float[Tensor, "*batch d_sae"]:
         """The architecture's activation: [*batch, d_sae] -> [*batch, d_sae]."""
@@ -223,6 +225,22 @@ class SparseAutoencoder(nn.Module):
     def encode(self, x: Float[Tensor, "*batch d_in"]) -> Float[Tensor, "*batch d_sae"]:
         """Latents: [*batch, d_in] -> [*batch, d_sae]."""
         return self.activate(self.encode_pre_act(x))
+
+    def encode_sparse(
+        self, x: Float[Tensor, "*batch d_in"]
+    ) -> tuple[Int[Tensor, "*batch w"], Float[Tensor, "*batch w"]]:
+        """Latents as (indices, values) of w latents per row, every other latent zero: `encode(x)`
+        equals zeros scattered with them. TopK: its k (a value may be 0); other architectures:
+        each row's largest w, w the most nonzero latents of any row. No [*batch, d_sae] tensor
+        of latents is made for TopK, so readers of a few latents per token skip the scatter."""
+        pre = self.encode_pre_act(x)
+        if isinstance(self.activation, TopK):
+            values, indices = pre.topk(self.activation.k, dim=-1, sorted=False)
+            return indices, torch.relu(values)
+        latents = self.activate(pre)
+        width = int((latents != 0).sum(-1).max()) if latents.numel() else 0
+        values, indices = latents.topk(width, dim=-1, sorted=False)
+        return indices, values
 
     def decode(self, latents: Float[Tensor, "*batch d_sae"]) -> Float[Tensor, "*batch d_in"]:
         """latents @ W_dec + b_pre: [*batch, d_sae] -> [*batch, d_in]."""

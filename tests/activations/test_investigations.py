@@ -66,3 +66,21 @@ def test_repeated_ids_and_missing_files_raise(tmp_path: Path) -> None:
         load_investigations(path)
     with pytest.raises(FileNotFoundError, match=r"missing\.json"):
         load_investigations(tmp_path / "missing.json")
+
+
+def test_the_top_head_on_the_induction_prompt_carries_half_the_logit_difference() -> None:
+    """On toy-attn-only-2l's induction prompt ('... in the long green field ... This year the
+    long green' -> ' field', not ' light'), the top head node by estimated total effect is an
+    attention head whose real ablation removes at least half of the logit difference. Measured:
+    layer 0 head 2 attending from the last ' green' to itself (what the layer-1 induction heads
+    query with) removes 7.19 of 11.49. On the suite's other prose-induction prompt the same kind
+    of node is on top but removes 5.72 of 12.10, so that prompt is not this test's."""
+    (investigation,) = [i for i in SUITE if i.id == "toy-attn-only-2l-prose-induction-2"]
+    model = _model(investigation.model)
+    result = attribute(model, investigation.request(k=5, verify=1, families=["head"]))
+    top = max(result.nodes, key=lambda row: row.values.left.total_effect)
+    assert top.node.family == "head"
+    assert result.verification is not None
+    (verified,) = result.verification.nodes
+    assert verified.node == top.node
+    assert verified.true_effect >= 0.5 * result.logit_diff.left

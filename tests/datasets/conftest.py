@@ -41,9 +41,11 @@ class NumberTokenizer(Tokenizer):
         return f"<{token_id}>".encode()
 
 
-def random_sae(d_in: int, d_sae: int, seed: int) -> SparseAutoencoder:
+def random_sae(d_in: int, d_sae: int, seed: int, k: int | None = None) -> SparseAutoencoder:
+    """ReLU, or TopK with `k`."""
     torch.manual_seed(seed)
-    sae = SparseAutoencoder(SaeConfig("relu", d_in=d_in, d_sae=d_sae))
+    architecture = "relu" if k is None else "topk"
+    sae = SparseAutoencoder(SaeConfig(architecture, d_in=d_in, d_sae=d_sae, k=k))
     with torch.no_grad():
         for p in sae.parameters():
             p.normal_(0.0, 0.3)
@@ -61,7 +63,7 @@ def model() -> Transformer:
 def saes() -> dict[str, SparseAutoencoder]:
     return {
         "blocks.0.mlp.hook_post": random_sae(64, 24, seed=1),
-        "blocks.1.hook_resid_pre": random_sae(32, 16, seed=2),
+        "blocks.1.hook_resid_pre": random_sae(32, 16, seed=2, k=5),
     }
 
 

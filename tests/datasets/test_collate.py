@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from neuron_explainer.datasets import ShardResult, collate_shard, merge
+from neuron_explainer.datasets import ShardResult, collate_shard, merge, streams
 from neuron_explainer.datasets.config import bin_index
 from neuron_explainer.datasets.examples import Examples, group_salt, node_keys
 from neuron_explainer.datasets.stats import MeasureStats, derived_moments
@@ -116,6 +116,14 @@ def assert_same(a: ShardResult, b: ShardResult) -> None:
                 ea, eb = getattr(sa, name), getattr(sb, name)
                 for f in ("keys", "ids", "values", "windows"):
                     assert torch.equal(getattr(ea, f), getattr(eb, f)), (key, measure, name, f)
+
+
+def test_latent_windows_read_from_codes_or_a_dense_matrix_alike(
+    model, saes, tokens, full: ShardResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The tiny collation reads latents' windows from their sparse codes; force the dense matrix.
+    monkeypatch.setattr(streams, "_SPARSE_WINDOW_LOOKUPS", 0)
+    assert_same(collate_shard(model, saes, tokens, 0, N_CONTEXTS, CFG), full)
 
 
 def test_merge_equals_one_pass(model, saes, tokens, full: ShardResult) -> None:

@@ -9,7 +9,7 @@ import torch
 
 from neuron_explainer.datasets import CollationConfig
 from neuron_explainer.datasets.config import bin_index, histogram
-from neuron_explainer.datasets.examples import KEY_EMPTY, Examples, node_keys
+from neuron_explainer.datasets.examples import KEY_EMPTY, Examples, dense_lookup, node_keys
 from neuron_explainer.datasets.samples import KeyOrder, positive_sample, random_sample
 
 WINDOW = 3
@@ -66,7 +66,7 @@ def test_samples_equal_bottom_k(batch, with_prior: bool) -> None:
     for k in (1, 50):
         got = positive_sample(values, positives, ids, KeyOrder(keys), windows, WINDOW, k, prior)
         check(got, values, ids, keys, bounds, k, positive=True)
-    got = random_sample(values, ids, KeyOrder(keys), windows, WINDOW, 10, prior)
+    got = random_sample(c, dense_lookup(values), ids, KeyOrder(keys), windows, WINDOW, 10, prior)
     check(got, values, ids, keys, bounds, 10, positive=False)
 
 

@@ -9,6 +9,7 @@ import torch
 from neuron_explainer.datasets.config import CollationConfig
 from neuron_explainer.datasets.examples import node_keys
 from neuron_explainer.datasets.samples import KeyOrder
+from neuron_explainer.datasets.sparse_stats import SparseEntries
 from neuron_explainer.datasets.stats import MeasureBatch, measure_batch, merge_stats
 
 CFG = CollationConfig(
@@ -29,8 +30,9 @@ def batch(x: torch.Tensor, sparse: bool) -> MeasureBatch:
     def windows(comps: torch.Tensor, nodes: torch.Tensor) -> torch.Tensor:
         return x[comps, nodes][:, None] + torch.arange(CFG.window) / (1 + nodes[:, None])
 
-    rows, cols = x.nonzero(as_tuple=True)
-    return MeasureBatch(x, windows, (rows, cols, x[rows, cols]) if sparse else None)
+    if sparse:
+        return MeasureBatch(None, windows, SparseEntries.of_dense(x))
+    return MeasureBatch(x, windows)
 
 
 def stats(x: torch.Tensor, ids: torch.Tensor, sparse: bool, prior=None):

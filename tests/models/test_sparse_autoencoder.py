@@ -41,6 +41,18 @@ def test_encode_decode_follow_the_formulas(architecture: str) -> None:
     assert bool((latents >= 0).all())
 
 
+@pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
+def test_encode_sparse_lists_the_nonzero_latents_of_encode(architecture: str) -> None:
+    sae = make_sae(architecture)
+    x = torch.randn(3, 7, D_IN)
+    indices, values = sae.encode_sparse(x)
+    assert indices.shape == values.shape and indices.shape[:2] == (3, 7)
+    if architecture == "topk":
+        assert indices.shape[2] == K
+    scattered = torch.zeros(3, 7, D_SAE).scatter(-1, indices, values)
+    assert torch.equal(scattered, sae.encode(x))
+
+
 def test_apply_b_dec_to_input_off() -> None:
     sae = make_sae("relu", apply_b_dec_to_input=False)
     x = torch.randn(4, D_IN)
