@@ -34,11 +34,11 @@ ui: $(UI)/dist/index.html
 $(UI)/dist/index.html: $(UI_STAMP) $(shell find $(UI)/src $(UI)/index.html $(UI)/vite.config.ts -type f 2>/dev/null)
 	cd $(UI) && $(NPM) run build
 
-# First run: collate the default model's activation datasets (1M bundled tokens; later runs
-# reuse them), then serve the API and the UI on http://127.0.0.1:8000.
+# Serve the API and the UI on http://127.0.0.1:8000. First run: the default model's activation
+# datasets (1M bundled tokens) are collated in the background meanwhile, with a progress bar;
+# the debugger works at once, component pages when they are done; later runs reuse them.
 serve: install ui
-	$(VENV)/bin/tdb prepare $(MODEL)
-	$(VENV)/bin/tdb serve --model $(MODEL)
+	$(VENV)/bin/tdb serve --model $(MODEL) --prepare
 
 check: install $(UI_STAMP)
 	$(VENV)/bin/ruff format --check $(SOURCES)

@@ -60,6 +60,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from neuron_explainer.activation_server.main import create_app
+    from neuron_explainer.activation_server.preparation import start_preparation, stop_preparation
 
     settings, generated = settings_from_args(args)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -72,7 +73,18 @@ def _serve(args: argparse.Namespace) -> int:
             "TOKEN' or 'X-TDB-Token: TOKEN'",
             flush=True,
         )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
+    child = start_preparation(settings) if args.prepare else None
+    if child is not None:
+        print(
+            f"tdb: collating the activation datasets of {settings.model} in the background "
+            f"(pid {child.pid}; resumes if stopped): the debugger works now, component pages "
+            "once it finishes",
+            flush=True,
+        )
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
+    finally:
+        stop_preparation(child)
     return 0
 
 
@@ -114,6 +126,11 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--allowed-host", action="append", help="another Host name (repeatable)")
     p.add_argument("--max-pending", type=int, default=16, help="model jobs queued before 503")
     p.add_argument("--log-level", default="info")
+    p.add_argument(
+        "--prepare",
+        action="store_true",
+        help="collate the model's activation datasets in the background if it has none",
+    )
     p.set_defaults(handler=_serve)
 
     p = sub.add_parser("openapi", help="write the API's OpenAPI document (loads no model)")

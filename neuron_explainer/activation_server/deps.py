@@ -13,11 +13,17 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from neuron_explainer.activation_server.errors import BadRequestError, ConflictError, NotFoundError
+from neuron_explainer.activation_server.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    UnavailableError,
+)
 from neuron_explainer.activation_server.runtime import Engine, Runtime
 from neuron_explainer.activation_server.settings import Settings
 from neuron_explainer.activations.investigations import Investigation, load_investigations
 from neuron_explainer.datasets import CollationFileError, CollationStore, open_store
+from neuron_explainer.datasets.progress import read_progress
 
 STORE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
@@ -73,9 +79,17 @@ def get_store(
     try:
         opened = open_store(str(path))
     except CollationFileError:
+        progress = read_progress(f"{path}.work")  # `tdb collate` / `tdb prepare`'s work dir
+        if progress is not None and progress.is_running():
+            raise UnavailableError(
+                f"The activation datasets in {name!r} are being collated: "
+                f"{progress.describe()}. Component pages work once it finishes.",
+                headers={"Retry-After": "15"},
+            ) from None
+        resume = " (resumes the interrupted collation)" if progress is not None else ""
         raise NotFoundError(
             f"No collation store {name!r} in {settings.collations_dir()}; build it with "
-            f"`{build_hint(settings, name)}`"
+            f"`{build_hint(settings, name)}`{resume}"
         ) from None
     collated_for = opened.index.get("model", {}).get("name")
     if collated_for and collated_for != settings.model:

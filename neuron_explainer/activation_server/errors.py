@@ -45,6 +45,12 @@ class ConflictError(ApiError):
     status_code = 409
 
 
+class UnavailableError(ApiError):
+    """Not yet: retry after the Retry-After header's seconds."""
+
+    status_code = 503
+
+
 def message_of(e: Exception) -> str:
     """A KeyError's message without the quotes `str(KeyError)` adds."""
     if isinstance(e, KeyError) and e.args:
@@ -119,4 +125,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 STORE_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "No such collation store, group or component"},
     409: {"model": ErrorResponse, "description": "The collation store belongs to another model"},
+    503: {
+        "model": ErrorResponse,
+        "description": "Model queue full, or the store is being collated (with its progress); "
+        "retry after Retry-After seconds",
+    },
 }

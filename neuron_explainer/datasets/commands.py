@@ -167,8 +167,11 @@ def _collate(args: argparse.Namespace) -> int:
 
 
 def _prepare(args: argparse.Namespace) -> int:
+    import os
     import time
 
+    if args.nice > 0 and hasattr(os, "nice"):
+        os.nice(args.nice)
     setup_job(args.threads)
     start = time.perf_counter()
     store = ensure_collation(args.model, args.data_dir, args.split, args.tokens)
@@ -242,6 +245,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--split", default=BUNDLED_SPLIT, help="bundled (default) or DATA_DIR split")
     p.add_argument("--tokens", type=int, default=PREPARE_TOKENS, help="token budget")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
+    p.add_argument("--nice", type=int, default=0, help="lower this run's priority (background)")
     p.set_defaults(handler=_prepare)
 
     p = sub.add_parser("collation-record", help="print one component's collated record (JSON)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from neuron_explainer.datasets import (
     run_collation,
 )
 from neuron_explainer.datasets.collate import shard_path
+from neuron_explainer.datasets.progress import read_progress
 from neuron_explainer.datasets.shards import load_shard
 from neuron_explainer.datasets.stats import derived_moments
 from tests.datasets.conftest import CFG, N_CONTEXTS
@@ -161,7 +163,13 @@ def test_interrupted_and_resumed_equals_uninterrupted(model, saes, tokens_path, 
     assert run_collation(*args, max_new_shards=1, progress=False) is None
     assert sorted(p.name for p in work.glob("shard-*")) == ["shard-00000.safetensors"]
     assert not (tmp_path / "store").exists()
+    stopped = read_progress(work)  # what a server shows: how far, and by which process
+    assert stopped is not None and stopped.pid == os.getpid()
+    assert 0 < stopped.tokens_done < stopped.n_tokens == index["corpus"]["n_tokens"]
     resumed = run_collation(*args, progress=False, model_name="tiny")
+    finished = read_progress(work)
+    assert finished is not None and finished.tokens_done == finished.n_tokens
+    assert finished.tokens_at_start == stopped.tokens_done  # the rate counts this run's only
     assert resumed == index | {"corpus": resumed["corpus"]}
     assert resumed["corpus"] == index["corpus"]
 

@@ -1186,7 +1186,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Model queue full; retry after Retry-After seconds */
+            /** @description Model queue full, or the store is being collated (with its progress); retry after Retry-After seconds */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1289,7 +1289,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Model queue full; retry after Retry-After seconds */
+            /** @description Model queue full, or the store is being collated (with its progress); retry after Retry-After seconds */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1385,7 +1385,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Model queue full; retry after Retry-After seconds */
+            /** @description Model queue full, or the store is being collated (with its progress); retry after Retry-After seconds */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -1,0 +1,108 @@
+"""A running collation's progress, in its work directory, for other processes to read (the
+activation server tells a component page's reader how far its datasets are).
+
+    WORK_DIR/progress.json   {"tokens_done", "n_tokens", "started", "updated", "pid"}
+
+`started` and `updated` are Unix times; the rate (and so the time left) counts the tokens done
+since this process started, not those of shards finished by an earlier, interrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+PROGRESS_FILENAME = "progress.json"
+STALE_AFTER_S = 120.0  # a progress file not updated for this long belongs to a stopped run
+
+
+@dataclass(frozen=True)
+class Progress:
+    tokens_done: int
+    n_tokens: int
+    started: float
+    updated: float
+    pid: int
+    tokens_at_start: int = 0  # done before this process started (resumed shards)
+
+    @property
+    def fraction(self) -> float:
+        return self.tokens_done / self.n_tokens if self.n_tokens else 1.0
+
+    def seconds_left(self) -> float | None:
+        rate = (self.tokens_done - self.tokens_at_start) / max(self.updated - self.started, 1e-9)
+        return (self.n_tokens - self.tokens_done) / rate if rate > 0 else None
+
+    def is_running(self, now: float | None = None) -> bool:
+        """Whether the collation is still going: updated lately, by a process still alive."""
+        if (now if now is not None else time.time()) - self.updated > STALE_AFTER_S:
+            return False
+        try:
+            os.kill(self.pid, 0)  # signal 0: only checks that the process exists
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # exists, owned by another user
+            return True
+        return True
+
+    def describe(self) -> str:
+        """'42% (440,320 of 1,048,576 tokens), about 3 min left'."""
+        if self.tokens_done >= self.n_tokens:
+            return f"all {self.n_tokens:,} tokens collated, writing the store"
+        text = f"{self.fraction:.0%} ({self.tokens_done:,} of {self.n_tokens:,} tokens)"
+        left = self.seconds_left()
+        if left is not None:
+            text += f", about {max(1, round(left / 60))} min left"
+        return text
+
+
+class ProgressWriter:
+    """Writes a collation's progress at most every `interval_s` (and on `flush`)."""
+
+    def __init__(
+        self, work_dir: str | Path, n_tokens: int, tokens_done: int, interval_s: float = 1.0
+    ) -> None:
+        self.path = Path(work_dir) / PROGRESS_FILENAME
+        now = time.time()
+        self.progress = Progress(tokens_done, n_tokens, now, now, os.getpid(), tokens_done)
+        self.interval_s = interval_s
+        self._written = 0.0
+        self._write()
+
+    def update(self, n: int) -> None:
+        p = self.progress
+        now = time.time()
+        self.progress = Progress(
+            p.tokens_done + n, p.n_tokens, p.started, now, p.pid, p.tokens_at_start
+        )
+        if now - self._written >= self.interval_s:
+            self._write()
+
+    def flush(self) -> None:
+        self._write()
+
+    def _write(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(asdict(self.progress)))
+        os.replace(tmp, self.path)  # readers never see half a file
+        self._written = time.time()
+
+
+def read_progress(work_dir: str | Path) -> Progress | None:
+    """The progress a collation wrote in `work_dir`; None when there is none or it is unreadable."""
+    try:
+        raw = json.loads((Path(work_dir) / PROGRESS_FILENAME).read_text())
+        return Progress(
+            tokens_done=int(raw["tokens_done"]),
+            n_tokens=int(raw["n_tokens"]),
+            started=float(raw["started"]),
+            updated=float(raw["updated"]),
+            pid=int(raw["pid"]),
+            tokens_at_start=int(raw.get("tokens_at_start", 0)),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
