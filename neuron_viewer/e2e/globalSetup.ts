@@ -6,12 +6,12 @@
  *   TDB                the tdb executable (default: ../.venv/bin/tdb)
  *   TDB_E2E_DATA_DIR   data directory (default: neuron_viewer/.e2e-data, kept between runs)
  *   TDB_E2E_URL        test an already running server instead of starting one */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
+import { freePort, waitForHealth } from "./serve";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -25,34 +25,6 @@ const tdb = process.env.TDB ?? join(repo, ".venv", "bin", "tdb");
 const dataDir = process.env.TDB_E2E_DATA_DIR ?? join(viewer, ".e2e-data");
 const MODEL = "toy-gelu-2l";
 const COLLATION_TOKENS = "32768";
-const START_TIMEOUT_MS = 180_000;
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => ok(port));
-    });
-  });
-}
-
-async function waitForHealth(url: string, child: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`tdb serve exited (${child.exitCode}):\n${log()}`);
-    try {
-      const response = await fetch(`${url}/api/health`);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`tdb serve did not answer ${url}/api/health in ${START_TIMEOUT_MS} ms:\n${log()}`);
-}
 
 function prepareDatasets(): void {
   mkdirSync(dataDir, { recursive: true });

@@ -43,6 +43,9 @@ def test_dataset_routes_answer_503_with_the_progress_while_collating(engine, tmp
             assert response.headers["retry-after"] == "15"
             message = response.json()["detail"]
             assert "being collated: 42% (440,320 of 1,048,576 tokens), about" in message
+        dataset = client.get("/api/model").json()["dataset"]  # what the UI polls meanwhile
+        assert dataset["available"] is False and dataset["collating"] is True
+        assert "being collated: 42%" in dataset["message"]
         # The collation stopped (its process is gone): 404, naming the command that resumes it.
         progress = read_progress(work)
         assert progress is not None
@@ -51,6 +54,7 @@ def test_dataset_routes_answer_503_with_the_progress_while_collating(engine, tmp
         response = client.get("/api/datasets/records/neuron/0/0")
         assert response.status_code == 404
         assert "resumes the interrupted collation" in response.json()["detail"]
+        assert client.get("/api/model").json()["dataset"]["collating"] is False
 
 
 def test_progress_describes_the_store_being_written_and_goes_stale() -> None:

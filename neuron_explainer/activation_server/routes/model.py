@@ -3,7 +3,7 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from neuron_explainer.activation_server.deps import EngineDep, SettingsDep, get_store
-from neuron_explainer.activation_server.errors import ApiError, BadRequestError
+from neuron_explainer.activation_server.errors import ApiError, BadRequestError, UnavailableError
 from neuron_explainer.activation_server.schemas import (
     Autoencoder,
     CollationGroup,
@@ -54,7 +54,8 @@ def dataset_info(settings: Settings) -> DatasetInfo:
     try:
         store = get_store(settings, None)
     except ApiError as e:
-        return DatasetInfo(store=name, available=False, message=e.message)
+        collating = isinstance(e, UnavailableError)
+        return DatasetInfo(store=name, available=False, message=e.message, collating=collating)
     groups = [
         CollationGroup(
             family=g["family"], site=g["site"], layer=g["layer"], n_components=g["n_components"]

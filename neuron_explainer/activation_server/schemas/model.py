@@ -62,6 +62,7 @@ class DatasetInfo(Schema):
     n_tokens: int | None = None
     groups: list[CollationGroup] = Field(default_factory=list)
     message: str | None = None  # why it is unavailable and how to build it
+    collating: bool = False  # being collated now (`message` says how far): ask again later
 
 
 class Limits(Schema):

@@ -9,11 +9,15 @@ export type SummaryBy = NonNullable<
 >;
 export type ComponentSpec = Schemas["ComponentSpec"];
 
+export const COLLATING_POLL_MS = 15_000;
+
 export function useModelInfo() {
   return useQuery({
     queryKey: ["model"],
     queryFn: ({ signal }) => unwrap(api.GET("/api/model", { signal })),
     staleTime: Infinity,
+    // While the datasets are being collated, ask again: pages that need them fill in when done.
+    refetchInterval: (query) => (query.state.data?.dataset.collating === true ? COLLATING_POLL_MS : false),
   });
 }
 
@@ -58,7 +62,7 @@ export function useDebuggerRun(run: Schemas["DebuggerRun"] | null) {
  * the collation's progress: ask again every 15 s, so the page fills in when they are ready. */
 export function whileCollating(query: { state: { error: Error | null } }): number | false {
   const { error } = query.state;
-  return error instanceof ApiError && error.status === 503 ? 15_000 : false;
+  return error instanceof ApiError && error.status === 503 ? COLLATING_POLL_MS : false;
 }
 
 export function useComponentRecord(family: ComponentSpec["family"], layer: string, index: number) {

@@ -40,7 +40,7 @@ export function ModelInfoPanel({ info }: { info: ModelInfo }) {
         </p>
       ) : (
         <p className="warn-text" role="note">
-          Not available: {info.dataset.message ?? "no store"}
+          {info.dataset.collating ? "Being collated" : "Not available"}: {info.dataset.message ?? "no store"}
         </p>
       )}
     </section>

@@ -78,9 +78,15 @@ export function ComponentPage() {
       {info.error && <QueryStatus isPending={false} error={info.error} what="the model" />}
       {info.data?.dataset.available === false ? (
         // No request that is bound to fail: the model info already says why there is no record.
-        <div className="status error" role="alert">
-          <strong>No collated dataset:</strong> {info.data.dataset.message ?? "the server has none"}
-        </div>
+        info.data.dataset.collating ? (
+          <div className="status loading" role="status">
+            <strong>Collating:</strong> {info.data.dataset.message} This page fills in by itself.
+          </div>
+        ) : (
+          <div className="status error" role="alert">
+            <strong>No collated dataset:</strong> {info.data.dataset.message ?? "the server has none"}
+          </div>
+        )
       ) : (
         info.data && <Record component={component} />
       )}

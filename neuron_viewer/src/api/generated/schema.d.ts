@@ -312,6 +312,11 @@ export interface components {
         DatasetInfo: {
             /** Available */
             available: boolean;
+            /**
+             * Collating
+             * @default false
+             */
+            collating?: boolean;
             /** Groups */
             groups?: components["schemas"]["CollationGroup"][];
             /** Message */
