@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from neuron_explainer.datasets.config import FORMAT_VERSION, CollationConfig, Group, model_groups
 from neuron_explainer.datasets.examples import group_salt, node_keys
-from neuron_explainer.datasets.progress import ProgressWriter
+from neuron_explainer.datasets.progress import ProgressWriter, claim_work_dir
 from neuron_explainer.datasets.samples import KeyOrder
 from neuron_explainer.datasets.shards import (
     CollationFileError,
@@ -216,42 +216,43 @@ def run_collation(
         "model": weights,
         "autoencoders": sorted(saes),
     }
-    _check_job(Path(work_dir), job)
-    finished = [Path(shard_path(work_dir, i)).is_file() for i in range(plan.n_shards)]
-    done_tokens = sum(plan.shard(i)[1] for i in range(plan.n_shards) if finished[i]) * size
-    bar = tqdm(
-        total=plan.n_tokens,
-        initial=done_tokens,
-        unit="tok",
-        unit_scale=True,
-        desc=f"collate {model_name or 'model'}",
-        disable=not progress,
-    )
-    status = ProgressWriter(work_dir, plan.n_tokens, done_tokens)
+    with claim_work_dir(work_dir):  # one collation per work directory at a time
+        _check_job(Path(work_dir), job)
+        finished = [Path(shard_path(work_dir, i)).is_file() for i in range(plan.n_shards)]
+        done_tokens = sum(plan.shard(i)[1] for i in range(plan.n_shards) if finished[i]) * size
+        bar = tqdm(
+            total=plan.n_tokens,
+            initial=done_tokens,
+            unit="tok",
+            unit_scale=True,
+            desc=f"collate {model_name or 'model'}",
+            disable=not progress,
+        )
+        status = ProgressWriter(work_dir, plan.n_tokens, done_tokens)
 
-    def on_batch(n: int) -> None:
-        bar.update(n)
-        status.update(n)
+        def on_batch(n: int) -> None:
+            bar.update(n)
+            status.update(n)
 
-    new = 0
-    with bar:
-        for i in range(plan.n_shards):
-            if finished[i]:
-                continue
-            if max_new_shards is not None and new >= max_new_shards:
-                status.flush()
-                return None
-            first, count = plan.shard(i)
-            result = collate_shard(
-                model, saes, tokens, first, count, cfg, plan.token_start, on_batch=on_batch
-            )
-            save_shard(result, shard_path(work_dir, i), cfg)
-            new += 1
-    status.flush()
-    merged = load_shard(shard_path(work_dir, 0), cfg)
-    for i in range(1, plan.n_shards):
-        merged = merge(merged, load_shard(shard_path(work_dir, i), cfg), cfg)
-    return write_store(store_dir, merged, model, saes, tokens, plan, cfg, model_name, weights)
+        new = 0
+        with bar:
+            for i in range(plan.n_shards):
+                if finished[i]:
+                    continue
+                if max_new_shards is not None and new >= max_new_shards:
+                    status.flush()
+                    return None
+                first, count = plan.shard(i)
+                result = collate_shard(
+                    model, saes, tokens, first, count, cfg, plan.token_start, on_batch=on_batch
+                )
+                save_shard(result, shard_path(work_dir, i), cfg)
+                new += 1
+        status.flush()
+        merged = load_shard(shard_path(work_dir, 0), cfg)
+        for i in range(1, plan.n_shards):
+            merged = merge(merged, load_shard(shard_path(work_dir, i), cfg), cfg)
+        return write_store(store_dir, merged, model, saes, tokens, plan, cfg, model_name, weights)
 
 
 def _check_job(work_dir: Path, job: dict[str, Any]) -> None:

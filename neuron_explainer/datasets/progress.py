@@ -1,7 +1,9 @@
 """A running collation's progress, in its work directory, for other processes to read (the
-activation server tells a component page's reader how far its datasets are).
+activation server tells a component page's reader how far its datasets are), and the lock that
+keeps a second collation out of a work directory in use.
 
-    WORK_DIR/progress.json   {"tokens_done", "n_tokens", "started", "updated", "pid"}
+    WORK_DIR/progress.json   {"tokens_done", "n_tokens", "started", "updated", "pid", ...}
+    WORK_DIR/lock            held (flock) by the collating process; its pid inside
 
 `started` and `updated` are Unix times; the rate (and so the time left) counts the tokens done
 since this process started, not those of shards finished by an earlier, interrupted run.
@@ -12,10 +14,15 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from neuron_explainer.datasets.shards import CollationFileError
+
 PROGRESS_FILENAME = "progress.json"
+LOCK_FILENAME = "lock"
 STALE_AFTER_S = 120.0  # a progress file not updated for this long belongs to a stopped run
 
 
@@ -106,3 +113,35 @@ def read_progress(work_dir: str | Path) -> Progress | None:
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+@contextmanager
+def claim_work_dir(work_dir: str | Path) -> Iterator[None]:
+    """Hold the work directory's lock for the block; another process holding it (two
+    `tdb prepare`, or two servers started with --prepare, on one data directory) is an error
+    naming it. Without `fcntl` (not POSIX) nothing is locked."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - POSIX only
+        yield
+        return
+    path = Path(work_dir) / LOCK_FILENAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            raise CollationFileError(
+                str(work_dir),
+                f"is in use by another collation (pid {holder}); wait for it to finish or stop it",
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -23,7 +23,7 @@ from neuron_explainer.datasets import (
     run_collation,
 )
 from neuron_explainer.datasets.collate import shard_path
-from neuron_explainer.datasets.progress import read_progress
+from neuron_explainer.datasets.progress import claim_work_dir, read_progress
 from neuron_explainer.datasets.shards import load_shard
 from neuron_explainer.datasets.stats import derived_moments
 from tests.datasets.conftest import CFG, N_CONTEXTS
@@ -172,6 +172,16 @@ def test_interrupted_and_resumed_equals_uninterrupted(model, saes, tokens_path, 
     assert finished.tokens_at_start == stopped.tokens_done  # the rate counts this run's only
     assert resumed == index | {"corpus": resumed["corpus"]}
     assert resumed["corpus"] == index["corpus"]
+
+
+def test_a_work_dir_in_use_is_refused_naming_its_process(model, saes, tokens_path, tmp_path):
+    work = tmp_path / "work"
+    args = (model, saes, tokens_path, str(tmp_path / "store"), work, CFG)
+    in_use = rf"in use by another collation \(pid {os.getpid()}\)"
+    # As another `tdb prepare` on the same data directory would:
+    with claim_work_dir(work), pytest.raises(CollationFileError, match=in_use):
+        run_collation(*args, progress=False)
+    assert run_collation(*args, max_new_shards=1, progress=False) is None  # free again
 
 
 def test_work_dir_of_another_job(model, saes, tokens_path, tmp_path) -> None:
