@@ -23,6 +23,7 @@ from neuron_explainer.activation_server.runtime import Engine, Runtime
 from neuron_explainer.activation_server.settings import Settings
 from neuron_explainer.activations.investigations import Investigation, load_investigations
 from neuron_explainer.datasets import CollationFileError, CollationStore, open_store
+from neuron_explainer.datasets.commands import default_work_dir
 from neuron_explainer.datasets.progress import read_progress
 
 STORE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -79,7 +80,7 @@ def get_store(
     try:
         opened = open_store(str(path))
     except CollationFileError:
-        progress = read_progress(f"{path}.work")  # `tdb collate` / `tdb prepare`'s work dir
+        progress = read_progress(default_work_dir(path))  # of `tdb collate` / `tdb prepare`
         if progress is not None and progress.is_running():
             raise UnavailableError(
                 f"The activation datasets in {name!r} are being collated: "

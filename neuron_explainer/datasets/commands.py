@@ -49,6 +49,11 @@ def default_store_dir(data_dir: str | Path, model: str) -> str:
     return str(Path(data_dir) / "collations" / Path(model).name)
 
 
+def default_work_dir(store: str | Path) -> str:
+    """Where a collation into `store` keeps its shard results and progress: STORE.work."""
+    return f"{store}.work"
+
+
 def ensure_collation(
     model_name: str,
     data_dir: str | Path = DEFAULT_DATA_DIR,
@@ -104,7 +109,7 @@ def _collate_model(
     model = load_model(model_name)
     saes = load_model_saes(model_name, dtype=model.dtype) if use_saes else {}
     tokens = token_file(data_dir, split, model)
-    work = work_dir or f"{store}.work"
+    work = work_dir or default_work_dir(store)
     index = run_collation(
         model,
         saes,

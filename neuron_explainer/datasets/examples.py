@@ -137,11 +137,8 @@ def _merge_rows(
     are merged (after the first few batches, a batch brings new examples to few components):
     the others keep `a`'s, which are in order. `into`: write the merged rows into `a`'s tensors
     and return `a` (which the caller gives up); else `a` is left as it was."""
-    if a.size != b.size:  # not one collation's sets: merge every row
-        both = a.cat(b)
-        return both.take(order(both))
     rows = (b.ids >= 0).any(1).nonzero().view(-1)
-    if len(rows) == len(a.ids) and not into:
+    if len(rows) == len(a.ids) and not into:  # every row: no copy of `a` to write into
         both = a.cat(b)
         return both.take(order(both))
     both = a.rows(rows).cat(b.rows(rows))

@@ -29,7 +29,6 @@ from neuron_explainer.datasets.examples import (
     Examples,
     ValueFn,
     WindowFn,
-    dense_lookup,
     fill_examples,
 )
 
@@ -44,12 +43,6 @@ class SparseEntries:
     vals: Float[Tensor, " m"]
     shape: tuple[int, int]
     value_at: ValueFn
-
-    @staticmethod
-    def of_dense(values: Float[Tensor, "c n"]) -> SparseEntries:
-        rows, cols = values.nonzero(as_tuple=True)
-        shape = (int(values.shape[0]), int(values.shape[1]))
-        return SparseEntries(rows, cols, values[rows, cols], shape, dense_lookup(values))
 
 
 def _row_ranks(rows: Int[Tensor, " m"], c: int) -> Int[Tensor, " m"]:

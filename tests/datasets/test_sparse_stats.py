@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from neuron_explainer.datasets.config import CollationConfig
-from neuron_explainer.datasets.examples import node_keys
+from neuron_explainer.datasets.examples import dense_lookup, node_keys
 from neuron_explainer.datasets.samples import KeyOrder
 from neuron_explainer.datasets.sparse_stats import SparseEntries
 from neuron_explainer.datasets.stats import MeasureBatch, measure_batch, merge_stats
@@ -31,7 +31,9 @@ def batch(x: torch.Tensor, sparse: bool) -> MeasureBatch:
         return x[comps, nodes][:, None] + torch.arange(CFG.window) / (1 + nodes[:, None])
 
     if sparse:
-        return MeasureBatch(None, windows, SparseEntries.of_dense(x))
+        rows, cols = x.nonzero(as_tuple=True)
+        entries = SparseEntries(rows, cols, x[rows, cols], tuple(x.shape), dense_lookup(x))
+        return MeasureBatch(None, windows, entries)
     return MeasureBatch(x, windows)
 
 

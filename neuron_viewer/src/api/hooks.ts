@@ -1,6 +1,6 @@
 /** Query hooks: every request of the UI, cached by react-query under a key of its inputs. */
 import { keepPreviousData, useMutation, useQuery } from "@tanstack/react-query";
-import { ApiError, api, unwrap, type Schemas } from "./client";
+import { api, unwrap, type Schemas } from "./client";
 import type { operations } from "./generated/schema";
 
 export type ModelInfo = Schemas["ModelInfo"];
@@ -9,7 +9,7 @@ export type SummaryBy = NonNullable<
 >;
 export type ComponentSpec = Schemas["ComponentSpec"];
 
-export const COLLATING_POLL_MS = 15_000;
+const COLLATING_POLL_MS = 15_000;
 
 export function useModelInfo() {
   return useQuery({
@@ -58,13 +58,6 @@ export function useDebuggerRun(run: Schemas["DebuggerRun"] | null) {
   });
 }
 
-/** While the activation datasets are being collated, the server answers their routes 503 with
- * the collation's progress: ask again every 15 s, so the page fills in when they are ready. */
-export function whileCollating(query: { state: { error: Error | null } }): number | false {
-  const { error } = query.state;
-  return error instanceof ApiError && error.status === 503 ? COLLATING_POLL_MS : false;
-}
-
 export function useComponentRecord(family: ComponentSpec["family"], layer: string, index: number) {
   return useQuery({
     queryKey: ["record", family, layer, index],
@@ -76,7 +69,6 @@ export function useComponentRecord(family: ComponentSpec["family"], layer: strin
         }),
       ),
     staleTime: Infinity,
-    refetchInterval: whileCollating,
   });
 }
 
@@ -101,7 +93,6 @@ export function useLayerSummary(
       ),
     enabled,
     staleTime: Infinity,
-    refetchInterval: whileCollating,
   });
 }
 
