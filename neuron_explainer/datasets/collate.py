@@ -6,16 +6,17 @@ The corpus split is cut into contexts of `context_size` consecutive tokens start
 batches into shards of `shard_contexts`. A shard's result is the merge of its batches' results,
 and the final result the merge of the shards' in order; since shards are whole batches and merges
 are associative, any split into shards gives the same result as one pass (moments to float64
-rounding). `run_collation` saves each finished shard in its work directory and skips finished
-shards when run again, so an interrupted run resumes where it stopped.
-"""
+rounding). Shards can be collated apart (on several machines) and merged; `run_collation` merges
+each shard into the result of those before it as it goes, which lets a batch skip the examples
+that cannot enter it, and saves that result as a checkpoint after every shard, so an interrupted
+run resumes where it stopped."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,8 @@ from neuron_explainer.datasets.shards import (
     ShardResult,
     load_shard,
     merge,
-    save_shard,
+    shard_bytes,
+    write_bytes,
 )
 from neuron_explainer.datasets.stats import measure_batch
 from neuron_explainer.datasets.streams import (
@@ -49,6 +51,8 @@ from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder
 from neuron_explainer.models.transformer import Transformer
 
 JOB_FILENAME = "job.json"
+CHECKPOINT_PREFIX = "checkpoint-"
+WORK_FORMAT = 2  # 2: one checkpoint of the shards so far (1: a file per shard)
 
 
 def context_size(model: Transformer, cfg: CollationConfig) -> int:
@@ -90,16 +94,22 @@ def collate_shard(
     cfg: CollationConfig,
     token_start: int = 0,
     on_batch: Callable[[int], object] | None = None,
+    into: ShardResult | None = None,
 ) -> ShardResult:
     """Map: collate contexts first_context .. first_context + n_contexts - 1 of `tokens`
-    (context i starts at token_start + i * context_size). `on_batch` gets each batch's tokens."""
+    (context i starts at token_start + i * context_size). `on_batch` gets each batch's tokens.
+    `into`: a result to merge the shard's into as it goes (given up by the caller; returned
+    merged); equal to `merge(into, collate_shard(...))`, but cheaper, as examples that cannot
+    enter `into` are skipped (no windows)."""
     size = context_size(model, cfg)
     if n_contexts <= 0:
         raise ValueError("A shard needs at least one context")
     if token_start + (first_context + n_contexts) * size > len(tokens):
         raise ValueError(f"Contexts up to {first_context + n_contexts} run past the token file")
     groups = groups_of(model, saes)
-    result: ShardResult | None = None
+    if into is not None and into.groups.keys() != {g.key for g in groups}:
+        raise ValueError("collate_shard: `into` holds other groups than the model's")
+    result = into
     stop = first_context + n_contexts
     starts = [
         token_start + np.arange(first, min(first + cfg.batch_contexts, stop)) * size
@@ -125,6 +135,7 @@ def collate_shard(
             result = part if result is None else merge(result, part, cfg, into=True)
             if on_batch is not None:
                 on_batch(part.n_tokens)
+            del part
     assert result is not None
     return result
 
@@ -183,8 +194,19 @@ def fingerprint(model: Transformer, saes: Mapping[str, SparseAutoencoder]) -> st
     return h.hexdigest()
 
 
-def shard_path(work_dir: str | Path, i: int) -> str:
-    return str(Path(work_dir) / f"shard-{i:05d}.safetensors")
+def checkpoint_path(work_dir: str | Path, i: int) -> str:
+    """The file of the merged result of shards 0..i."""
+    return str(Path(work_dir) / f"{CHECKPOINT_PREFIX}{i:05d}.safetensors")
+
+
+def _checkpoints(work_dir: Path) -> list[int]:
+    """The shards with a checkpoint in the work directory, ascending."""
+    found = []
+    for path in work_dir.glob(f"{CHECKPOINT_PREFIX}*.safetensors"):
+        number = path.name.removeprefix(CHECKPOINT_PREFIX).removesuffix(".safetensors")
+        if number.isdigit():
+            found.append(int(number))
+    return sorted(found)
 
 
 def run_collation(
@@ -201,7 +223,11 @@ def run_collation(
     progress: bool = True,
 ) -> dict[str, Any] | None:
     """Collate a token file into a store; returns the store's index, or None when stopped after
-    `max_new_shards` new shards (run again to resume)."""
+    `max_new_shards` new shards (run again to resume).
+
+    Shards are collated in order, each merged into the result of those before it
+    (`collate_shard(into=...)`), and that result is saved after every shard as a checkpoint in
+    `work_dir` (the previous one then deleted); a rerun resumes from the last checkpoint."""
     from neuron_explainer.datasets.store import write_store
     from neuron_explainer.training.train_model import open_tokens
 
@@ -211,15 +237,29 @@ def run_collation(
     weights = fingerprint(model, saes)
     job = {
         "format_version": FORMAT_VERSION,  # shards of another version do not merge with these
+        "work_format": WORK_FORMAT,
         "plan": plan.__dict__,
         "config": cfg.to_dict(),
         "model": weights,
         "autoencoders": sorted(saes),
     }
+    work = Path(work_dir)
     with claim_work_dir(work_dir):  # one collation per work directory at a time
-        _check_job(Path(work_dir), job)
-        finished = [Path(shard_path(work_dir, i)).is_file() for i in range(plan.n_shards)]
-        done_tokens = sum(plan.shard(i)[1] for i in range(plan.n_shards) if finished[i]) * size
+        _check_job(work, job)
+        done = _checkpoints(work)
+        if done and done[-1] >= plan.n_shards:
+            raise CollationFileError(
+                checkpoint_path(work, done[-1]), f"is past the plan's {plan.n_shards} shards"
+            )
+        result = load_shard(checkpoint_path(work, done[-1]), cfg) if done else None
+        next_shard = done[-1] + 1 if done else 0
+        done_tokens = sum(plan.shard(i)[1] for i in range(next_shard)) * size
+        if result is not None and result.n_tokens != done_tokens:
+            raise CollationFileError(
+                checkpoint_path(work, done[-1]),
+                f"holds {result.n_tokens} tokens, not the {done_tokens} of shards "
+                f"0..{done[-1]}; delete the work directory",
+            )
         bar = tqdm(
             total=plan.n_tokens,
             initial=done_tokens,
@@ -234,25 +274,37 @@ def run_collation(
             bar.update(n)
             status.update(n)
 
-        new = 0
-        with bar:
-            for i in range(plan.n_shards):
-                if finished[i]:
-                    continue
-                if max_new_shards is not None and new >= max_new_shards:
-                    status.flush()
-                    return None
+        # Checkpoints are written on another thread while the next shard is collated.
+        with bar, ThreadPoolExecutor(1) as writer:
+            written: Future[None] | None = None
+            stopped = False
+            for i in range(next_shard, plan.n_shards):
+                if max_new_shards is not None and i - next_shard >= max_new_shards:
+                    stopped = True
+                    break
                 first, count = plan.shard(i)
                 result = collate_shard(
-                    model, saes, tokens, first, count, cfg, plan.token_start, on_batch=on_batch
+                    model, saes, tokens, first, count, cfg, plan.token_start, on_batch, result
                 )
-                save_shard(result, shard_path(work_dir, i), cfg)
-                new += 1
+                data = shard_bytes(result, cfg)
+                if written is not None:
+                    written.result()  # raises what the write raised
+                written = writer.submit(_write_checkpoint, work, i, data)
+            if written is not None:
+                written.result()
         status.flush()
-        merged = load_shard(shard_path(work_dir, 0), cfg)
-        for i in range(1, plan.n_shards):
-            merged = merge(merged, load_shard(shard_path(work_dir, i), cfg), cfg)
-        return write_store(store_dir, merged, model, saes, tokens, plan, cfg, model_name, weights)
+        if stopped:
+            return None
+        assert result is not None
+        return write_store(store_dir, result, model, saes, tokens, plan, cfg, model_name, weights)
+
+
+def _write_checkpoint(work: Path, i: int, data: bytes) -> None:
+    """Write the checkpoint of shards 0..i, then delete the earlier ones."""
+    write_bytes(checkpoint_path(work, i), data)
+    for older in _checkpoints(work):
+        if older < i:
+            Path(checkpoint_path(work, older)).unlink(missing_ok=True)
 
 
 def _check_job(work_dir: Path, job: dict[str, Any]) -> None:

@@ -50,7 +50,7 @@ def default_store_dir(data_dir: str | Path, model: str) -> str:
 
 
 def default_work_dir(store: str | Path) -> str:
-    """Where a collation into `store` keeps its shard results and progress: STORE.work."""
+    """Where a collation into `store` keeps its checkpoint and progress: STORE.work."""
     return f"{store}.work"
 
 
@@ -236,8 +236,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--tokens", type=int, default=None, help="token budget (default: the split)")
     p.add_argument("--token-start", type=int, default=0, help="first token of the split used")
     p.add_argument("--out", default=None, help="store (default DATA_DIR/collations/MODEL)")
-    p.add_argument("--work-dir", default=None, help="shard results (default STORE.work)")
-    p.add_argument("--keep-work", action="store_true", help="keep the shard results afterwards")
+    p.add_argument("--work-dir", default=None, help="checkpoint and progress (default STORE.work)")
+    p.add_argument("--keep-work", action="store_true", help="keep the work directory afterwards")
     p.add_argument("--no-saes", action="store_true", help="skip the bundled autoencoders")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
     for option in CONFIG_OPTIONS:

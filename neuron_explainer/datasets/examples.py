@@ -66,16 +66,53 @@ def group_salt(group_key: str, seed: int) -> int:
 
 @dataclass(frozen=True)
 class Examples:
-    """`n` example nodes per component: their keys, ids, values and windows of values."""
+    """`n` example nodes per component: their keys, ids and values, and their windows of values,
+    kept in a pool of rows: the window of slot (component, i) is `pool[slot[component, i]]`.
+    Reordering moves slot numbers only, and a merge copies just the windows of the examples it
+    brings in, into the pool rows of those it drops."""
 
     keys: Int[Tensor, "c n"]
     ids: Int[Tensor, "c n"]
     values: Float[Tensor, "c n"]
-    windows: Float[Tensor, "c n window"]
+    pool: Float[Tensor, "p window"]
+    slot: Int[Tensor, "c n"]
+
+    @classmethod
+    def dense(
+        cls,
+        keys: Int[Tensor, "c n"],
+        ids: Int[Tensor, "c n"],
+        values: Float[Tensor, "c n"],
+        windows: Float[Tensor, "c n window"],
+    ) -> Examples:
+        """Examples whose windows are given per slot (a pool row per slot, in slot order)."""
+        c, n, w = windows.shape
+        return cls(keys, ids, values, windows.reshape(c * n, w), torch.arange(c * n).view(c, n))
 
     @property
     def size(self) -> int:
         return int(self.ids.shape[1])
+
+    @property
+    def windows(self) -> Float[Tensor, "c n window"]:
+        """The windows in slot order."""
+        c, n = self.slot.shape
+        return self.pool.index_select(0, self.slot.reshape(-1)).view(c, n, -1)
+
+    def owned(self) -> Examples:
+        """These examples with a pool row of their own per slot (what a merge writes into)."""
+        if self.pool.shape[0] == self.slot.numel():  # one row per slot: a permutation
+            return self
+        return Examples.dense(self.keys, self.ids, self.values, self.windows)
+
+    def clone(self) -> Examples:
+        return Examples(
+            self.keys.clone(),
+            self.ids.clone(),
+            self.values.clone(),
+            self.pool.clone(),
+            self.slot.clone(),
+        )
 
     def take(self, order: Int[Tensor, "c m"]) -> Examples:
         """The examples at `order` (indices along each row)."""
@@ -83,33 +120,19 @@ class Examples:
             self.keys.gather(1, order),
             self.ids.gather(1, order),
             self.values.gather(1, order),
-            self.windows.gather(1, order[:, :, None].expand(-1, -1, self.windows.shape[2])),
-        )
-
-    def rows(self, rows: Int[Tensor, " r"]) -> Examples:
-        """The examples of components `rows`."""
-        return Examples(
-            self.keys.index_select(0, rows),
-            self.ids.index_select(0, rows),
-            self.values.index_select(0, rows),
-            self.windows.index_select(0, rows),
-        )
-
-    def cat(self, other: Examples) -> Examples:
-        return Examples(
-            torch.cat([self.keys, other.keys], 1),
-            torch.cat([self.ids, other.ids], 1),
-            torch.cat([self.values, other.values], 1),
-            torch.cat([self.windows, other.windows], 1),
+            self.pool,
+            self.slot.gather(1, order),
         )
 
 
 def empty_examples(n_components: int, n: int, window: int, top: bool) -> Examples:
+    """Every slot empty; all share one zero window."""
     return Examples(
         torch.full((n_components, n), KEY_EMPTY, dtype=torch.int64),
         torch.full((n_components, n), -1, dtype=torch.int64),
         torch.full((n_components, n), float("-inf") if top else 0.0),
-        torch.zeros(n_components, n, window),
+        torch.zeros(1, window),
+        torch.zeros((n_components, n), dtype=torch.int64),
     )
 
 
@@ -120,37 +143,52 @@ def top_order(values: Float[Tensor, "c n"], ids: Int[Tensor, "c n"]) -> Int[Tens
     return by_id.gather(1, by_value)
 
 
+# The order of a row's examples: (keys, ids, values) -> a permutation of each row.
+OrderFn = Callable[[Tensor, Tensor, Tensor], Tensor]
+
+
 def merge_top(a: Examples, b: Examples, k: int, into: bool = False) -> Examples:
-    return _merge_rows(a, b, lambda both: top_order(both.values, both.ids)[:, :k], into)
+    return _merge_rows(a, b, lambda keys, ids, values: top_order(values, ids), k, into)
 
 
 def merge_lowest_keys(a: Examples, b: Examples, k: int, into: bool = False) -> Examples:
     """The k examples with the smallest keys; keys are distinct within a row (empty aside)."""
-    order = lambda both: torch.argsort(both.keys, dim=1, stable=True)[:, :k]  # noqa: E731
-    return _merge_rows(a, b, order, into)
+    order = lambda keys, ids, values: torch.argsort(keys, dim=1, stable=True)  # noqa: E731
+    return _merge_rows(a, b, order, k, into)
 
 
-def _merge_rows(
-    a: Examples, b: Examples, order: Callable[[Examples], Tensor], into: bool
-) -> Examples:
-    """The union's first examples per row in `order`. Only the rows in which `b` has examples
-    are merged (after the first few batches, a batch brings new examples to few components):
-    the others keep `a`'s, which are in order. `into`: write the merged rows into `a`'s tensors
-    and return `a` (which the caller gives up); else `a` is left as it was."""
+def _merge_rows(a: Examples, b: Examples, order: OrderFn, k: int, into: bool) -> Examples:
+    """The union's first k examples per row in `order` (a's, which are in order, before b's on
+    ties; so b's empty slots never enter). Only the rows in which `b` has examples are merged
+    (after the first few batches a batch brings new examples to few components), and only the
+    windows of b's examples that enter are copied, into the pool rows of a's that leave.
+    `into`: write into `a`'s tensors and return it (the caller gives `a` up)."""
+    if a.size != k:
+        raise ValueError(f"Merging example sets of {a.size} slots into {k}")
+    a = a.owned() if into else a.clone().owned()
     rows = (b.ids >= 0).any(1).nonzero().view(-1)
-    if len(rows) == len(a.ids) and not into:  # every row: no copy of `a` to write into
-        both = a.cat(b)
-        return both.take(order(both))
-    both = a.rows(rows).cat(b.rows(rows))
-    merged = both.take(order(both))
-    out = (
-        a if into else Examples(a.keys.clone(), a.ids.clone(), a.values.clone(), a.windows.clone())
-    )
-    out.keys.index_copy_(0, rows, merged.keys)
-    out.ids.index_copy_(0, rows, merged.ids)
-    out.values.index_copy_(0, rows, merged.values)
-    out.windows.index_copy_(0, rows, merged.windows)
-    return out
+    if not len(rows):
+        return a
+    both = [
+        torch.cat([x.index_select(0, rows), y.index_select(0, rows)], 1)
+        for x, y in ((a.keys, b.keys), (a.ids, b.ids), (a.values, b.values))
+    ]
+    chosen = order(*both)[:, :k]  # columns < k: a's slots; the others b's
+    from_b = chosen >= k
+    a_slot = a.slot.index_select(0, rows)
+    kept = torch.zeros(both[0].shape, dtype=torch.bool).scatter_(1, chosen, True)[:, :k]
+    # Row by row, as many of a's examples leave as b's enter: pair them up in row-major order.
+    free_row, free_col = (~kept).nonzero(as_tuple=True)
+    new_row, new_col = from_b.nonzero(as_tuple=True)
+    free = a_slot[free_row, free_col]
+    source = b.slot.index_select(0, rows)[new_row, chosen[new_row, new_col] - k]
+    a.pool.index_copy_(0, free, b.pool.index_select(0, source))
+    slot = a_slot.gather(1, chosen.clamp(max=k - 1))
+    slot[new_row, new_col] = free
+    for out, merged in zip((a.keys, a.ids, a.values), both, strict=True):
+        out.index_copy_(0, rows, merged.gather(1, chosen))
+    a.slot.index_copy_(0, rows, slot)
+    return a
 
 
 def fill_examples(
@@ -167,15 +205,17 @@ def fill_examples(
     windows: WindowFn,
 ) -> Examples:
     """Examples of one batch: node `nodes[i]` of component `rows[i]` in slot `slots[i]`, the
-    other slots empty; with their values and windows."""
+    other slots empty; with their values and windows (pool row i, and a zero row for empties)."""
     out = empty_examples(n_components, size, window_len, top)
-    if len(nodes):
-        slot = rows * size + slots
-        out.keys.view(-1).index_copy_(0, slot, keys.index_select(0, nodes))
-        out.ids.view(-1).index_copy_(0, slot, ids.index_select(0, nodes))
-        out.values.view(-1).index_copy_(0, slot, value_at(rows, nodes))
-        out.windows.view(-1, window_len).index_copy_(0, slot, windows(rows, nodes))
-    return out
+    if not len(nodes):
+        return out
+    slot = rows * size + slots
+    out.keys.view(-1).index_copy_(0, slot, keys.index_select(0, nodes))
+    out.ids.view(-1).index_copy_(0, slot, ids.index_select(0, nodes))
+    out.values.view(-1).index_copy_(0, slot, value_at(rows, nodes))
+    pool = torch.cat([out.pool, windows(rows, nodes)])
+    out.slot.view(-1).index_copy_(0, slot, torch.arange(1, len(nodes) + 1))
+    return Examples(out.keys, out.ids, out.values, pool, out.slot)
 
 
 def batch_top(

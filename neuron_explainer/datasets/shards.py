@@ -24,6 +24,7 @@ from neuron_explainer.datasets.stats import MeasureStats, merge_stats
 
 SHARD_FORMAT = "neuron_explainer.collation_shard"
 EXAMPLE_SETS = ("top", "quantile", "random")
+EXAMPLE_FIELDS = ("keys", "ids", "values", "windows")  # windows: [c, n, window], in slot order
 
 
 class CollationFileError(ValueError):
@@ -71,8 +72,8 @@ def to_tensors(result: ShardResult) -> dict[str, Tensor]:
             for f in fields(MeasureStats):
                 value = getattr(stats, f.name)
                 if isinstance(value, Examples):
-                    for g in fields(Examples):
-                        out[f"{key}|{measure}|{f.name}.{g.name}"] = getattr(value, g.name)
+                    for name in EXAMPLE_FIELDS:
+                        out[f"{key}|{measure}|{f.name}.{name}"] = getattr(value, name)
                 else:
                     out[f"{key}|{measure}|{f.name}"] = value
         for name, t in group.sums.items():
@@ -92,23 +93,28 @@ def from_tensors(tensors: dict[str, Tensor], n_tokens: int, n_contexts: int) -> 
         for measure in Group.parse(key).measures:  # in their canonical order
             f = measures[measure]
             sets = {
-                s: Examples(*(f[f"{s}.{g.name}"] for g in fields(Examples))) for s in EXAMPLE_SETS
+                s: Examples.dense(*(f[f"{s}.{name}"] for name in EXAMPLE_FIELDS))
+                for s in EXAMPLE_SETS
             }
             stats[measure] = MeasureStats(f["count"], f["nonzero"], f["moments"], f["hist"], **sets)
         groups[key] = GroupResult(stats, sums)
     return ShardResult(groups, n_tokens, n_contexts)
 
 
-def save_shard(result: ShardResult, path: str, cfg: CollationConfig) -> None:
-    """Write a shard file; a local file appears only once complete (written aside, renamed)."""
+def shard_bytes(result: ShardResult, cfg: CollationConfig) -> bytes:
+    """A shard file's bytes: a copy of `result` (which may change afterwards) ready to write."""
     metadata = {
         "format": SHARD_FORMAT,
         "n_tokens": str(result.n_tokens),
         "n_contexts": str(result.n_contexts),
         "config": json.dumps(cfg.to_dict(), sort_keys=True),
     }
-    data = save(to_tensors(result), metadata=metadata)
-    write_bytes(path, data)
+    return save(to_tensors(result), metadata=metadata)
+
+
+def save_shard(result: ShardResult, path: str, cfg: CollationConfig) -> None:
+    """Write a shard file; a local file appears only once complete (written aside, renamed)."""
+    write_bytes(path, shard_bytes(result, cfg))
 
 
 def is_local(path: str) -> bool:

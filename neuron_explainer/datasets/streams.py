@@ -44,8 +44,8 @@ from neuron_explainer.datasets.stats import MeasureBatch
 from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder
 from neuron_explainer.models.transformer import Transformer
 
-# Windows of at most this many (window token, latent slot) lookups are read from the sparse
-# codes; larger requests (a first batch fills every latent's examples) build a dense matrix.
+# Windows of at most this many (window token) lookups are read from the sparse codes; larger
+# requests (a first batch fills every latent's examples) build a dense matrix.
 _SPARSE_WINDOW_LOOKUPS = 1 << 22
 
 
@@ -161,19 +161,15 @@ def _token_ids(context_starts: Int[Tensor, " batch"], pos: int) -> Int[Tensor, "
 def _dense_windows(
     values: Float[Tensor, "c n"], batch: int, pos: int, cfg: CollationConfig
 ) -> WindowFn:
-    """Windows of per-token values [c, batch * pos]; the zero padding is made on first use."""
-    c = values.shape[0]
-    padded: list[Tensor] = []
-    stride = pos + cfg.window - 1
+    """Windows of per-token values [c, batch * pos], read in place (0 outside the context)."""
+    flat, n = values.reshape(-1), values.shape[1]
 
     def windows(comps: Int[Tensor, " m"], nodes: Int[Tensor, " m"]) -> Float[Tensor, "m window"]:
-        if not padded:
-            pad = (cfg.window_before, cfg.window_after)
-            padded.append(torch.nn.functional.pad(values.view(c, batch, pos), pad).view(-1))
-        # Window w of position p is padded position p + w: rows of an unfold of the padding.
-        context, position = nodes.div(pos, rounding_mode="floor"), nodes % pos
-        starts = (comps * batch + context) * stride + position
-        return padded[0].unfold(0, cfg.window, 1).index_select(0, starts)
+        position = nodes % pos
+        where = position[:, None] + _offsets(cfg)
+        inside = (where >= 0) & (where < pos)
+        at = (comps * n + nodes - position)[:, None] + where.clamp(0, pos - 1)
+        return torch.where(inside, flat[at], 0.0)
 
     return windows
 
@@ -182,7 +178,8 @@ def _latent_batch(
     codes: LatentCodes, context_starts: Int[Tensor, " batch"], cfg: CollationConfig
 ) -> GroupBatch:
     """A latent group's measure as its positive entries (`sparse_stats`), looked up in the
-    codes: a (latent, token) value is the token's listed value for that latent, or 0."""
+    codes: a (latent, token) value is the token's listed value for that latent, or 0, found by
+    a binary search of the entries' (latent, token) keys."""
     batch, pos, w = codes.indices.shape
     n, c = batch * pos, codes.width
     index = codes.indices.reshape(n, w)
@@ -193,27 +190,32 @@ def _latent_batch(
         raise ValueError("Autoencoder latents must be non-negative")
     node, slot = (value > 0).nonzero(as_tuple=True)
     comp = index[node, slot]
-    by_latent = torch.argsort(comp * n + node)  # grouped by latent, tokens ascending
+    entry_keys, by_latent = torch.sort(comp * n + node)  # grouped by latent, tokens ascending
     rows, cols, vals = comp[by_latent], node[by_latent], value[node, slot][by_latent]
+    last = max(len(vals) - 1, 0)
+    found_vals = torch.cat([vals, vals.new_zeros(1)])  # position len(vals): not found
+
+    def lookup(keys: Int[Tensor, "*shape"]) -> Float[Tensor, "*shape"]:
+        at = torch.searchsorted(entry_keys, keys).clamp_(max=last)
+        hit = entry_keys[at] == keys if len(vals) else torch.zeros_like(keys, dtype=torch.bool)
+        return found_vals[torch.where(hit, at, len(vals))]
 
     def value_at(comps: Int[Tensor, " m"], nodes: Int[Tensor, " m"]) -> Float[Tensor, " m"]:
-        return torch.where(index[nodes] == comps[:, None], value[nodes], 0.0).sum(1)
+        return lookup(comps * n + nodes)
 
     dense: list[WindowFn] = []  # made on first use by a large request
 
     def windows(comps: Int[Tensor, " m"], nodes: Int[Tensor, " m"]) -> Float[Tensor, "m window"]:
-        if len(nodes) * cfg.window * w > _SPARSE_WINDOW_LOOKUPS:
+        if len(nodes) * cfg.window > _SPARSE_WINDOW_LOOKUPS:
             if not dense:
                 values = torch.zeros(c, n).index_put_((rows, cols), vals)
                 dense.append(_dense_windows(values, batch, pos, cfg))
             return dense[0](comps, nodes)
-        context, position = nodes.div(pos, rounding_mode="floor"), nodes % pos
+        position = nodes % pos
         where = position[:, None] + _offsets(cfg)
         inside = (where >= 0) & (where < pos)
-        tokens = context[:, None] * pos + where.clamp(0, pos - 1)
-        hit = index[tokens] == comps[:, None, None]
-        found = torch.where(hit, value[tokens], 0.0).sum(2)
-        return torch.where(inside, found, 0.0)
+        keys = (comps * n + nodes - position)[:, None] + where.clamp(0, pos - 1)
+        return torch.where(inside, lookup(keys), 0.0)
 
     entries = SparseEntries(rows, cols, vals, (c, n), value_at)
     measure = MeasureBatch(None, windows, entries)

@@ -133,3 +133,15 @@ def test_merge_equals_one_pass(model, saes, tokens, full: ShardResult) -> None:
     c = collate_shard(model, saes, tokens, 12, N_CONTEXTS - 12, CFG)
     assert_same(merge(merge(a, b, CFG), c, CFG), full)
     assert_same(merge(a, merge(b, c, CFG), CFG), full)
+
+
+def test_a_shard_collated_into_the_result_before_it_equals_the_merge(
+    model, saes, tokens, full: ShardResult
+) -> None:
+    # As run_collation goes: each shard merged into the result so far, skipping the examples
+    # that cannot enter it; the same result as merging standalone shards.
+    a = collate_shard(model, saes, tokens, 0, 8, CFG)
+    ab = collate_shard(model, saes, tokens, 8, 4, CFG, into=a)
+    assert_same(collate_shard(model, saes, tokens, 12, N_CONTEXTS - 12, CFG, into=ab), full)
+    with pytest.raises(ValueError, match="other groups"):
+        collate_shard(model, {}, tokens, 0, 4, CFG, into=full)

@@ -61,7 +61,8 @@ def test_samples_equal_bottom_k(batch, with_prior: bool) -> None:
         bounds[1] = KEY_EMPTY
         prior_keys = torch.full((c, 50), 0, dtype=torch.int64)
         prior_keys[:, -1] = torch.tensor(bounds)
-        prior = Examples(prior_keys, prior_keys, prior_keys.float(), torch.zeros(c, 50, WINDOW))
+        zeros = torch.zeros(c, 50, WINDOW)
+        prior = Examples.dense(prior_keys, prior_keys, prior_keys.float(), zeros)
     positives = (values > 0).sum(1)
     for k in (1, 50):
         got = positive_sample(values, positives, ids, KeyOrder(keys), windows, WINDOW, k, prior)

@@ -22,7 +22,7 @@ from neuron_explainer.datasets import (
     read_record,
     run_collation,
 )
-from neuron_explainer.datasets.collate import shard_path
+from neuron_explainer.datasets.collate import checkpoint_path
 from neuron_explainer.datasets.progress import claim_work_dir, read_progress
 from neuron_explainer.datasets.shards import load_shard
 from neuron_explainer.datasets.stats import derived_moments
@@ -161,7 +161,7 @@ def test_interrupted_and_resumed_equals_uninterrupted(model, saes, tokens_path, 
     work = tmp_path / "work"
     args = (model, saes, tokens_path, str(tmp_path / "store"), work, CFG)
     assert run_collation(*args, max_new_shards=1, progress=False) is None
-    assert sorted(p.name for p in work.glob("shard-*")) == ["shard-00000.safetensors"]
+    assert sorted(p.name for p in work.glob("checkpoint-*")) == ["checkpoint-00000.safetensors"]
     assert not (tmp_path / "store").exists()
     stopped = read_progress(work)  # what a server shows: how far, and by which process
     assert stopped is not None and stopped.pid == os.getpid()
@@ -251,7 +251,7 @@ def test_truncated_shard_file(model, saes, tokens_path, tmp_path) -> None:
     work = tmp_path / "work"
     args = (model, saes, tokens_path, str(tmp_path / "store"), work, CFG)
     run_collation(*args, max_new_shards=1, progress=False)
-    path = Path(shard_path(work, 0))
+    path = Path(checkpoint_path(work, 0))
     path.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(CollationFileError, match=str(path)):
         run_collation(*args, progress=False)
