@@ -218,6 +218,13 @@ def fill_examples(
     return Examples(out.keys, out.ids, out.values, pool, out.slot)
 
 
+def row_ranks(rows: Int[Tensor, " m"], c: int) -> Int[Tensor, " m"]:
+    """The rank of each entry within its row, for entries already grouped by row in order."""
+    starts = torch.zeros(c + 1, dtype=torch.int64)
+    starts[1:] = torch.bincount(rows, minlength=c).cumsum(0)
+    return torch.arange(len(rows)) - starts[rows]
+
+
 def batch_top(
     values: Float[Tensor, "c n_nodes"],
     keys: Int[Tensor, " n_nodes"],
@@ -227,17 +234,28 @@ def batch_top(
     k: int,
     prior: Examples | None = None,
 ) -> Examples:
-    """The batch's top-k examples per component, in merge order. With `prior`, the examples
-    this batch will be merged into, nodes that cannot enter them are left out (no windows)."""
+    """The batch's top-k examples per component, in merge order (value descending, ties by id
+    ascending). Candidates are the nodes at or above a floor: the prior's k-th (value, id) when
+    every component's prior is full (a node below it cannot enter the merged top-k, so after a
+    few batches there are few), else each row's k-th largest value."""
     c, n = values.shape
     m = min(k, n)
-    best, order = values.topk(m, dim=1)
-    if prior is None:
-        rows, slots = torch.arange(c).repeat_interleave(m), torch.arange(m).repeat(c)
-    else:  # a node below prior's k-th value cannot enter the merged top-k
-        rows, slots = (best >= prior.values[:, -1:]).nonzero(as_tuple=True)
-    nodes = order[rows, slots]
-    chosen = fill_examples(
+    if prior is not None and bool((prior.ids[:, -1] >= 0).all()):
+        floor, floor_id = prior.values[:, -1], prior.ids[:, -1]
+        rows, nodes = (values >= floor[:, None]).nonzero(as_tuple=True)
+        tied = values[rows, nodes] == floor[rows]
+        keep = ~tied | (ids.index_select(0, nodes) < floor_id[rows])
+        rows, nodes = rows[keep], nodes[keep]
+    else:  # every node tied with the k-th largest is a candidate: ties are broken by id below
+        floor = values.topk(m, dim=1, sorted=False).values.amin(1, keepdim=True)
+        rows, nodes = (values >= floor).nonzero(as_tuple=True)
+    order = torch.argsort(ids.index_select(0, nodes), stable=True)
+    order = order[torch.argsort(values[rows[order], nodes[order]], descending=True, stable=True)]
+    order = order[torch.argsort(rows[order], stable=True)]
+    rows, nodes = rows[order], nodes[order]
+    slots = row_ranks(rows, c)
+    keep = slots < m
+    rows, slots, nodes = rows[keep], slots[keep], nodes[keep]
+    return fill_examples(
         c, k, window_len, True, rows, slots, nodes, keys, ids, dense_lookup(values), windows
     )
-    return chosen.take(top_order(chosen.values, chosen.ids))

@@ -30,6 +30,7 @@ from neuron_explainer.datasets.examples import (
     ValueFn,
     WindowFn,
     fill_examples,
+    row_ranks,
 )
 
 
@@ -43,13 +44,6 @@ class SparseEntries:
     vals: Float[Tensor, " m"]
     shape: tuple[int, int]
     value_at: ValueFn
-
-
-def _row_ranks(rows: Int[Tensor, " m"], c: int) -> Int[Tensor, " m"]:
-    """The rank of each entry within its row, for entries already grouped by row in order."""
-    starts = torch.zeros(c + 1, dtype=torch.int64)
-    starts[1:] = torch.bincount(rows, minlength=c).cumsum(0)
-    return torch.arange(len(rows)) - starts[rows]
 
 
 def _by_row_then(rows: Tensor, key: Tensor, span: int) -> Tensor:
@@ -107,7 +101,7 @@ class SparseBatch:
             rows, cols, key = rows[where], cols[where], key[where]
         order = _by_row_then(rows, key, span)
         rows, cols = rows[order], cols[order]
-        rank = _row_ranks(rows, c)
+        rank = row_ranks(rows, c)
         keep = rank < size
         cfg = self.cfg
         chosen = (rows[keep], rank[keep], cols[keep])
