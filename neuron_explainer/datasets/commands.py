@@ -96,8 +96,8 @@ def _collate_model(
     progress: bool = True,
     keep_work: bool = False,
 ) -> dict[str, Any] | None:
-    """Collate into `store`; the work directory of shard results (kept until the store is
-    written, for resuming; about 3.7 GB for the default model and 1M tokens) is then removed
+    """Collate into `store`; the work directory (a checkpoint of the shards so far, kept until
+    the store is written, for resuming; about 250 MB for the default model) is then removed
     unless `keep_work`."""
     import shutil
 
