@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ from neuron_explainer.models.transformer import Transformer
 
 JOB_FILENAME = "job.json"
 CHECKPOINT_PREFIX = "checkpoint-"
+CHECKPOINT_SECONDS = 60.0  # at most about this much work is lost to an interruption
 WORK_FORMAT = 2  # 2: one checkpoint of the shards so far (1: a file per shard)
 
 
@@ -226,8 +228,8 @@ def run_collation(
     `max_new_shards` new shards (run again to resume).
 
     Shards are collated in order, each merged into the result of those before it
-    (`collate_shard(into=...)`), and that result is saved after every shard as a checkpoint in
-    `work_dir` (the previous one then deleted); a rerun resumes from the last checkpoint."""
+    (`collate_shard(into=...)`), and that result is saved as a checkpoint in `work_dir` about
+    once a minute (the previous one then deleted); a rerun resumes from the last checkpoint."""
     from neuron_explainer.datasets.store import write_store
     from neuron_explainer.training.train_model import open_tokens
 
@@ -274,9 +276,12 @@ def run_collation(
             bar.update(n)
             status.update(n)
 
-        # Checkpoints are written on another thread while the next shard is collated.
+        # A checkpoint is written after a shard once CHECKPOINT_SECONDS have passed since the
+        # last (and when stopping), on another thread while the next shard is collated; the
+        # last shard's result goes to the store instead.
         with bar, ThreadPoolExecutor(1) as writer:
             written: Future[None] | None = None
+            saved_at = time.monotonic()
             stopped = False
             for i in range(next_shard, plan.n_shards):
                 if max_new_shards is not None and i - next_shard >= max_new_shards:
@@ -286,10 +291,14 @@ def run_collation(
                 result = collate_shard(
                     model, saes, tokens, first, count, cfg, plan.token_start, on_batch, result
                 )
-                data = shard_bytes(result, cfg)
-                if written is not None:
-                    written.result()  # raises what the write raised
-                written = writer.submit(_write_checkpoint, work, i, data)
+                stopping = max_new_shards is not None and i + 1 - next_shard >= max_new_shards
+                due = time.monotonic() - saved_at >= CHECKPOINT_SECONDS
+                if i + 1 < plan.n_shards and (stopping or due):
+                    data = shard_bytes(result, cfg)
+                    if written is not None:
+                        written.result()  # raises what the write raised
+                    written = writer.submit(_write_checkpoint, work, i, data)
+                    saved_at = time.monotonic()
             if written is not None:
                 written.result()
         status.flush()

@@ -17,6 +17,7 @@ from neuron_explainer.datasets import (
     CollationFileError,
     CollationStore,
     ShardResult,
+    collate,
     layer_summary,
     open_store,
     read_record,
@@ -172,6 +173,23 @@ def test_interrupted_and_resumed_equals_uninterrupted(model, saes, tokens_path, 
     assert finished.tokens_at_start == stopped.tokens_done  # the rate counts this run's only
     assert resumed == index | {"corpus": resumed["corpus"]}
     assert resumed["corpus"] == index["corpus"]
+
+
+def test_checkpoints_are_written_once_due_and_when_stopping(
+    model, saes, tokens_path, store, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, index = store
+    work = tmp_path / "work"
+    args = (model, saes, tokens_path, str(tmp_path / "store"), work, CFG)
+    monkeypatch.setattr(collate, "CHECKPOINT_SECONDS", 1e9)  # never due: a full run writes none
+    assert run_collation(*args, progress=False, model_name="tiny") == index
+    assert not list(work.glob("checkpoint-*"))
+    shutil.rmtree(work)
+    monkeypatch.setattr(collate, "CHECKPOINT_SECONDS", 0.0)  # due after every shard
+    assert run_collation(*args, max_new_shards=2, progress=False) is None
+    assert [p.name for p in work.glob("checkpoint-*")] == ["checkpoint-00001.safetensors"]
+    assert load_shard(checkpoint_path(work, 1), CFG).n_contexts == 2 * CFG.shard_contexts
+    assert run_collation(*args, progress=False, model_name="tiny") == index
 
 
 def test_a_work_dir_in_use_is_refused_naming_its_process(model, saes, tokens_path, tmp_path):
