@@ -8,8 +8,8 @@ and the final result the merge of the shards' in order; since shards are whole b
 are associative, any split into shards gives the same result as one pass (moments to float64
 rounding). Shards can be collated apart (on several machines) and merged; `run_collation` merges
 each shard into the result of those before it as it goes, which lets a batch skip the examples
-that cannot enter it, and saves that result as a checkpoint after every shard, so an interrupted
-run resumes where it stopped."""
+that cannot enter it, and saves that result as a checkpoint about once a minute, so an
+interrupted run resumes close to where it stopped."""
 
 from __future__ import annotations
 
