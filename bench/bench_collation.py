@@ -13,7 +13,7 @@ Measured, in the same process with interleaved repetitions (medians of wall time
   neuron, head and latent;
 - mid-run: the same collation merged into (a copy of) the result of WARM_CONTEXTS earlier
   contexts, as every shard after the first is in `run_collation`: fewer examples enter, so fewer
-  windows are cut (the copy, about 3% of the time, is included);
+  windows are cut (the copy, 22 ms or about 1% of the time, is included);
 - fwd+enc: the collation's own forward pass with its cache and the autoencoders' encoders, no
   statistics (the bound on what collation can reach);
 - no-saes: the collation without autoencoders (neurons and heads).

@@ -27,7 +27,7 @@ derives each head's mean write, z_mean @ W_O[h], for its logit table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -177,20 +177,28 @@ def _token_ids(context_starts: Int[Tensor, " batch"], pos: int) -> Int[Tensor, "
     return (context_starts[:, None] + torch.arange(pos)).reshape(-1)
 
 
-def _dense_windows(
-    values: Float[Tensor, "c n"], batch: int, pos: int, cfg: CollationConfig
+def _token_windows(
+    read: Callable[[Tensor], Tensor], n: int, pos: int, cfg: CollationConfig
 ) -> WindowFn:
-    """Windows of per-token values [c, batch * pos], read in place (0 outside the context)."""
-    flat, n = values.reshape(-1), values.shape[1]
+    """Windows of a per-token measure of n tokens in contexts of `pos`, where `read` gives the
+    values at flat indices component * n + token (0 outside the node's context)."""
 
     def windows(comps: Int[Tensor, " m"], nodes: Int[Tensor, " m"]) -> Float[Tensor, "m window"]:
         position = nodes % pos
         where = position[:, None] + _offsets(cfg)
         inside = (where >= 0) & (where < pos)
         at = (comps * n + nodes - position)[:, None] + where.clamp(0, pos - 1)
-        return torch.where(inside, flat[at], 0.0)
+        return torch.where(inside, read(at), 0.0)
 
     return windows
+
+
+def _dense_windows(
+    values: Float[Tensor, "c n"], batch: int, pos: int, cfg: CollationConfig
+) -> WindowFn:
+    """Windows of per-token values [c, batch * pos], read in place."""
+    flat = values.reshape(-1)
+    return _token_windows(lambda at: flat[at], values.shape[1], pos, cfg)
 
 
 def _latent_batch(
@@ -222,19 +230,16 @@ def _latent_batch(
     def value_at(comps: Int[Tensor, " m"], nodes: Int[Tensor, " m"]) -> Float[Tensor, " m"]:
         return lookup(comps * n + nodes)
 
+    sparse_windows = _token_windows(lookup, n, pos, cfg)
     dense: list[WindowFn] = []  # made on first use by a large request
 
     def windows(comps: Int[Tensor, " m"], nodes: Int[Tensor, " m"]) -> Float[Tensor, "m window"]:
-        if len(nodes) * cfg.window > _SPARSE_WINDOW_LOOKUPS:
-            if not dense:
-                values = torch.zeros(c, n).index_put_((rows, cols), vals)
-                dense.append(_dense_windows(values, batch, pos, cfg))
-            return dense[0](comps, nodes)
-        position = nodes % pos
-        where = position[:, None] + _offsets(cfg)
-        inside = (where >= 0) & (where < pos)
-        keys = (comps * n + nodes - position)[:, None] + where.clamp(0, pos - 1)
-        return torch.where(inside, lookup(keys), 0.0)
+        if len(nodes) * cfg.window <= _SPARSE_WINDOW_LOOKUPS:
+            return sparse_windows(comps, nodes)
+        if not dense:
+            values = torch.zeros(c, n).index_put_((rows, cols), vals)
+            dense.append(_dense_windows(values, batch, pos, cfg))
+        return dense[0](comps, nodes)
 
     entries = SparseEntries(rows, cols, vals, (c, n), value_at)
     measure = MeasureBatch(None, windows, entries)
