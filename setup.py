@@ -26,6 +26,7 @@ setup(
         "uvicorn>=0.29",
         "pydantic>=2.6",
         "orjson>=3.9",
+        "numba>=0.60",
     ],
     extras_require={
         "test": [

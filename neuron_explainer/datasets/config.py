@@ -40,8 +40,8 @@ from neuron_explainer.activations.nodes import (
 
 FORMAT_VERSION = 2
 MANTISSA_BITS = 8  # bin edges are rounded to this many bits of mantissa
-_CELL_SHIFT = 23 - MANTISSA_BITS  # float32 bits >> _CELL_SHIFT: sign, exponent, top mantissa
-_N_CELLS = 1 << (32 - _CELL_SHIFT)
+CELL_SHIFT = 23 - MANTISSA_BITS  # float32 bits >> CELL_SHIFT: sign, exponent, top mantissa
+N_CELLS = 1 << (32 - CELL_SHIFT)
 FAMILY_MEASURES: dict[str, tuple[str, ...]] = {
     "neuron": ("activation",),
     "head": ("attention", "write_norm"),
@@ -135,11 +135,11 @@ class CollationConfig:
 
 
 @functools.lru_cache(maxsize=8)
-def _bin_table(log2_min: int, log2_max: int, bins_per_octave: int) -> Tensor:
+def bin_table(log2_min: int, log2_max: int, bins_per_octave: int) -> Tensor:
     """The bin of each cell of float32 bit patterns (the top 17 bits, sign-magnitude: cells
     0 .. 2^16 - 1 hold the positive floats, 2^16 .. 2^17 - 1 the negative ones)."""
     cfg = CollationConfig(log2_min=log2_min, log2_max=log2_max, bins_per_octave=bins_per_octave)
-    low = (np.arange(_N_CELLS // 2, dtype=np.uint32) << _CELL_SHIFT).view(np.float32)
+    low = (np.arange(N_CELLS // 2, dtype=np.uint32) << CELL_SHIFT).view(np.float32)
     # Every value of a cell lies between the same two edges as the cell's smallest magnitude.
     edges = cfg.magnitude_edges().astype(np.float32)
     j = np.minimum(np.searchsorted(edges, low, side="right") - 1, cfg.n_magnitude_bins - 1)
@@ -152,23 +152,14 @@ def _bin_table(log2_min: int, log2_max: int, bins_per_octave: int) -> Tensor:
 def bin_cells(x: Float[Tensor, "*shape"], cfg: CollationConfig) -> Int[Tensor, "*shape"]:
     """The histogram bin of each float32 value, as int32 (0 .. n_bins - 1)."""
     bits = x.float().contiguous().view(torch.int32)
-    cells = torch.bitwise_right_shift(bits, _CELL_SHIFT).bitwise_and_(_N_CELLS - 1)
-    table = _bin_table(cfg.log2_min, cfg.log2_max, cfg.bins_per_octave).to(x.device)
+    cells = torch.bitwise_right_shift(bits, CELL_SHIFT).bitwise_and_(N_CELLS - 1)
+    table = bin_table(cfg.log2_min, cfg.log2_max, cfg.bins_per_octave).to(x.device)
     return table.index_select(0, cells.view(-1)).view(x.shape)
 
 
 def bin_index(x: Float[Tensor, "*shape"], cfg: CollationConfig) -> Int[Tensor, "*shape"]:
     """The histogram bin of each value (0 .. n_bins - 1), as int64."""
     return bin_cells(x, cfg).long()
-
-
-def histogram(x: Float[Tensor, "c n"], cfg: CollationConfig) -> Int[Tensor, "c bins"]:
-    """Per row, the count of values in each bin."""
-    c = x.shape[0]
-    bins = bin_cells(x, cfg)
-    bins += torch.arange(0, c * cfg.n_bins, cfg.n_bins, dtype=torch.int32, device=x.device)[:, None]
-    counts = torch.bincount(bins.view(-1), minlength=c * cfg.n_bins)
-    return counts.view(c, cfg.n_bins)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
+from neuron_explainer.datasets.kernels import entries_at_least
+
 KEY_EMPTY = torch.iinfo(torch.int64).max
 KEY_BITS = 62
 
@@ -242,7 +244,7 @@ def batch_top(
     m = min(k, n)
     if prior is not None and bool((prior.ids[:, -1] >= 0).all()):
         floor, floor_id = prior.values[:, -1], prior.ids[:, -1]
-        rows, nodes = (values >= floor[:, None]).nonzero(as_tuple=True)
+        rows, nodes = entries_at_least(values, floor)
         tied = values[rows, nodes] == floor[rows]
         keep = ~tied | (ids.index_select(0, nodes) < floor_id[rows])
         rows, nodes = rows[keep], nodes[keep]

@@ -12,7 +12,7 @@ statistics from the list of nonzero entries:
     quantile                  the positive nodes with the smallest keys (as the dense path)
     random                    as the dense path (any value; needs no values to choose)
 
-Everything but `top` equals the dense path's result (moments up to float32 summation order); the
+Everything but `top` equals the dense path's result (moments up to float64 summation order); the
 dense path fills a latent's missing top examples with zero-valued nodes, which say nothing.
 """
 
@@ -65,8 +65,9 @@ def sparse_measure_parts(
         raise ValueError("sparse statistics need non-negative values")
     if not bool(vals.isfinite().all()):
         raise ValueError("Activations are not all finite (NaN or inf in the forward pass)")
-    powers = torch.stack([vals, vals**2, vals**3, vals**4], dim=1)
-    moments = torch.zeros(c, 4).index_add_(0, rows, powers).double()
+    v = vals.double()
+    powers = torch.stack([v, v**2, v**3, v**4], dim=1)
+    moments = torch.zeros(c, 4, dtype=torch.float64).index_add_(0, rows, powers)
     nonzero = torch.bincount(rows, minlength=c)
     bins = bin_cells(vals, cfg).long() + rows * cfg.n_bins
     hist = torch.bincount(bins, minlength=c * cfg.n_bins).view(c, cfg.n_bins)

@@ -8,7 +8,7 @@ For every component (row) of a measure:
     hist      counts per log-spaced bin (`config`)         merge: add
     top, quantile, random   example sets (`examples`)      merge: top-k / bottom-k by key
 
-Powers are formed and summed (pairwise) in float32 per batch; batches add up in float64. Mean,
+Powers are formed and summed in float64 (`kernels.row_stats`; latents: `sparse_stats`). Mean,
 variance, skew and kurtosis derive from the sums at read time (`derived_moments`); merging shards
 adds the same float64 partial sums in another order, so results agree to about 1e-15 relative.
 """
@@ -23,7 +23,7 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from neuron_explainer.datasets.config import CollationConfig, histogram
+from neuron_explainer.datasets.config import CollationConfig
 from neuron_explainer.datasets.examples import (
     Examples,
     WindowFn,
@@ -32,6 +32,7 @@ from neuron_explainer.datasets.examples import (
     merge_lowest_keys,
     merge_top,
 )
+from neuron_explainer.datasets.kernels import row_stats
 from neuron_explainer.datasets.samples import KeyOrder, positive_sample, random_sample
 from neuron_explainer.datasets.sparse_stats import (
     SparseBatch,
@@ -84,18 +85,9 @@ def measure_batch(
     x = batch.values
     assert x is not None
     c, n = x.shape
-    square = x * x
-    # Summed in float32 (pairwise, about 1e-7 relative) per batch, accumulated in float64.
-    moments = torch.stack(
-        [x.sum(1), square.sum(1), square.mul_(x).sum(1), square.mul_(x).sum(1)], dim=1
-    ).double()
+    nonzero, positive, moments, hist = row_stats(x, cfg)
     if not bool(moments.isfinite().all()):
         raise ValueError("Activations are not all finite (NaN or inf in the forward pass)")
-    # Counts of nonzero and positive values from sums of signs (exact below 2^24 per row).
-    sign = torch.sign(x)
-    exact = torch.float32 if n < 2**24 else torch.float64
-    signed = sign.sum(1, dtype=exact).long()
-    nonzero = sign.abs_().sum(1, dtype=exact).long()
     top_prior, random_prior, quantile_prior = (
         (None, None, None) if prior is None else (prior.top, prior.random, prior.quantile)
     )
@@ -103,11 +95,11 @@ def measure_batch(
         count=torch.full((c,), n, dtype=torch.int64),
         nonzero=nonzero,
         moments=moments,
-        hist=histogram(x, cfg),
+        hist=hist,
         top=batch_top(x, order.keys, ids, batch.windows, cfg.window, cfg.top_k, top_prior),
         quantile=positive_sample(
             x,
-            (nonzero + signed) // 2,
+            positive,
             ids,
             order,
             batch.windows,

@@ -39,6 +39,11 @@ from neuron_explainer.activations.metrics import block
 from neuron_explainer.activations.nodes import LATENT_SUFFIX
 from neuron_explainer.datasets.config import CollationConfig, Group
 from neuron_explainer.datasets.examples import WindowFn
+from neuron_explainer.datasets.kernels import (
+    entries_by_latent,
+    head_pair_measures,
+    top_k_rows,
+)
 from neuron_explainer.datasets.sparse_stats import SparseEntries
 from neuron_explainer.datasets.stats import MeasureBatch
 from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder, TopK
@@ -110,17 +115,28 @@ def _encode_in_chunks(
 ) -> tuple[Int[Tensor, "batch pos w"], Float[Tensor, "batch pos w"]]:
     """`sae.encode_sparse(x)`, _ENCODE_ROWS tokens at a time: each chunk's pre-activations
     ([rows, d_sae]) stay small enough for the caches and for memory glibc reuses (about 5%
-    faster for the bundled MLP autoencoders; rows are encoded independently). TopK only: other
-    architectures' width (the most nonzero latents of a row) would differ between chunks."""
+    faster for the bundled MLP autoencoders; rows are encoded independently), and on the CPU
+    their top k is taken by `kernels.top_k_rows`. TopK only: other architectures' width (the
+    most nonzero latents of a row) would differ between chunks."""
     if not isinstance(sae.activation, TopK):
         return sae.encode_sparse(x)
     flat = x.reshape(-1, x.shape[-1])
     parts = [
-        sae.encode_sparse(flat[i : i + _ENCODE_ROWS]) for i in range(0, len(flat), _ENCODE_ROWS)
+        _encode_top_k(sae, flat[i : i + _ENCODE_ROWS]) for i in range(0, len(flat), _ENCODE_ROWS)
     ]
     indices = torch.cat([p[0] for p in parts]).view(*x.shape[:-1], -1)
     values = torch.cat([p[1] for p in parts]).view(*x.shape[:-1], -1)
     return indices, values
+
+
+def _encode_top_k(
+    sae: SparseAutoencoder, x: Float[Tensor, "rows d_in"]
+) -> tuple[Int[Tensor, "rows k"], Float[Tensor, "rows k"]]:
+    if x.device.type != "cpu" or sae.W_enc.dtype != torch.float32:
+        return sae.encode_sparse(x)
+    assert isinstance(sae.activation, TopK)
+    indices, values = top_k_rows(sae.encode_pre_act(x), sae.activation.k)
+    return indices, torch.relu_(values)
 
 
 def cut_groups(
@@ -215,10 +231,8 @@ def _latent_batch(
         raise ValueError("Activations are not all finite (NaN or inf in the forward pass)")
     if bool((value < 0).any()):
         raise ValueError("Autoencoder latents must be non-negative")
-    node, slot = (value > 0).nonzero(as_tuple=True)
-    comp = index[node, slot]
-    entry_keys, by_latent = torch.sort(comp * n + node)  # grouped by latent, tokens ascending
-    rows, cols, vals = comp[by_latent], node[by_latent], value[node, slot][by_latent]
+    rows, cols, vals = entries_by_latent(index, value, c)  # by latent, tokens ascending
+    entry_keys = rows * n + cols
     last = max(len(vals) - 1, 0)
     found_vals = torch.cat([vals, vals.new_zeros(1)])  # position len(vals): not found
 
@@ -254,12 +268,6 @@ def head_pairs(pos: int) -> tuple[Tensor, Tensor]:
     return q[keep], k[keep]
 
 
-@lru_cache(maxsize=8)
-def _flat_pairs(pos: int) -> Tensor:
-    pair_q, pair_k = head_pairs(pos)
-    return pair_q * pos + pair_k
-
-
 def _head_batch(
     model: Transformer,
     group: Group,
@@ -277,10 +285,7 @@ def _head_batch(
 
     pair_q, pair_k = head_pairs(pos)
     n_pairs = len(pair_q)
-    flat_pairs = _flat_pairs(pos)
-    attention = pattern.reshape(batch * heads, pos * pos).index_select(1, flat_pairs)
-    attention = attention.view(batch, heads, n_pairs).transpose(0, 1).reshape(heads, -1)
-    write_norm = attention * v_norm.index_select(2, pair_k).view(heads, batch * n_pairs)
+    attention, write_norm = head_pair_measures(pattern, v_norm)
     ids = ((context_starts[:, None] + pair_q) * pos + (pair_q - pair_k)).reshape(-1)
     flat_pattern = pattern.reshape(-1)
     flat_norm = v_norm.reshape(-1)  # [head, batch, key]

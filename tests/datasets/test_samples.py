@@ -1,5 +1,5 @@
 """Samples read off a shared key order equal the bottom-k by key, on batches large enough for the
-chunked scan, with and without a prior; histogram bins follow their edges exactly."""
+chunked scan, with and without a prior."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from neuron_explainer.datasets import CollationConfig
-from neuron_explainer.datasets.config import bin_index, histogram
 from neuron_explainer.datasets.examples import KEY_EMPTY, Examples, dense_lookup, node_keys
 from neuron_explainer.datasets.samples import KeyOrder, positive_sample, random_sample
 
@@ -69,25 +67,3 @@ def test_samples_equal_bottom_k(batch, with_prior: bool) -> None:
         check(got, values, ids, keys, bounds, k, positive=True)
     got = random_sample(c, dense_lookup(values), ids, KeyOrder(keys), windows, WINDOW, 10, prior)
     check(got, values, ids, keys, bounds, 10, positive=False)
-
-
-def test_histogram_counts_bins() -> None:
-    cfg = CollationConfig()
-    g = torch.Generator().manual_seed(1)
-    x = torch.randn(3, 5000, generator=g) * torch.logspace(-8, 5, 5000)
-    x[0, :100] = 0.0
-    edges_f32 = torch.from_numpy(cfg.bin_edges().astype(np.float32))
-    x[1, : len(edges_f32)] = edges_f32  # values on the edges
-    edges = cfg.bin_edges()
-    bins = bin_index(x, cfg).numpy()
-    for value, b in zip(x.view(-1).tolist(), bins.reshape(-1).tolist(), strict=True):
-        low = -np.inf if b == 0 else edges[b]
-        high = np.inf if b == cfg.n_bins - 1 else edges[b + 1]
-        if b == cfg.zero_bin:
-            assert abs(value) < edges[b + 1], value
-        elif b > cfg.zero_bin:
-            assert low <= value < high, (value, b)
-        else:
-            assert low < value <= high, (value, b)
-    counts = np.stack([np.bincount(row, minlength=cfg.n_bins) for row in bins])
-    np.testing.assert_array_equal(histogram(x, cfg).numpy(), counts)
