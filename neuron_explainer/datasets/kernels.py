@@ -42,47 +42,47 @@ _BLOCK = 32  # top_k_rows: values per block maximum
 _EXPONENT = 0x7F800000  # float32 exponent bits
 _MIN_SPLIT_ROWS = 128  # top_k_rows: rows per thread worth a second thread
 _LANES = 4  # row_stats: interleaved histograms (consecutive values often share a bin)
+_TILE = 4096  # row_stats: values per tile of a row
 
 
 @njit(nogil=True, cache=True, boundscheck=False, fastmath=_SUMS)
 @no_type_check  # numba types it; the test-time shape checker must not wrap it
-def _sums(x: Any, moments: Any, nonzero: Any, positive: Any) -> None:
+def _row_stats(
+    x: Any, bits: Any, table: Any, shift: int, mask: int, counts: Any, moments: Any, hist: Any
+) -> None:
+    """Tile by tile of each row (kept in the cache between its two loops): counts and power sums,
+    then histogram bins, counted in interleaved lanes."""
     c, n = x.shape
+    lanes = np.zeros((_LANES, hist.shape[1]), np.int64)
     for r in range(c):
         s1 = s2 = s3 = s4 = 0.0
         nz = 0
         pos = 0
-        for j in range(n):
-            v = x[r, j]
-            nz += v != 0
-            pos += v > 0
-            w = np.float64(v)
-            w2 = w * w
-            s1 += w
-            s2 += w2
-            s3 += w2 * w
-            s4 += w2 * w2
+        lanes[:] = 0
+        for start in range(0, n, _TILE):
+            stop = min(n, start + _TILE)
+            for j in range(start, stop):
+                v = x[r, j]
+                nz += v != 0
+                pos += v > 0
+                w = np.float64(v)
+                w2 = w * w
+                s1 += w
+                s2 += w2
+                s3 += w2 * w
+                s4 += w2 * w2
+            whole = stop - (stop - start) % _LANES
+            for j in range(start, whole, _LANES):
+                for lane in range(_LANES):
+                    lanes[lane, table[(bits[r, j + lane] >> shift) & mask]] += 1
+            for j in range(whole, stop):
+                lanes[0, table[(bits[r, j] >> shift) & mask]] += 1
+        counts[r, 0] = nz
+        counts[r, 1] = pos
         moments[r, 0] = s1
         moments[r, 1] = s2
         moments[r, 2] = s3
         moments[r, 3] = s4
-        nonzero[r] = nz
-        positive[r] = pos
-
-
-@njit(nogil=True, cache=True, boundscheck=False)
-@no_type_check
-def _histogram(bits: Any, table: Any, shift: int, mask: int, hist: Any) -> None:
-    c, n = bits.shape
-    lanes = np.zeros((_LANES, hist.shape[1]), np.int64)
-    whole = n - n % _LANES
-    for r in range(c):
-        lanes[:] = 0
-        for j in range(0, whole, _LANES):
-            for lane in range(_LANES):
-                lanes[lane, table[(bits[r, j + lane] >> shift) & mask]] += 1
-        for j in range(whole, n):
-            lanes[0, table[(bits[r, j] >> shift) & mask]] += 1
         for b in range(hist.shape[1]):
             total = 0
             for lane in range(_LANES):
@@ -97,19 +97,13 @@ def row_stats(
     (float64) and counts per histogram bin (`config.bin_table`)."""
     a = np.ascontiguousarray(x.detach().cpu().float().numpy())
     c = a.shape[0]
+    counts = np.empty((c, 2), np.int64)
     moments = np.empty((c, 4), np.float64)
-    nonzero = np.empty(c, np.int64)
-    positive = np.empty(c, np.int64)
     hist = np.empty((c, cfg.n_bins), np.int64)
-    _sums(a, moments, nonzero, positive)
     table = bin_table(cfg.log2_min, cfg.log2_max, cfg.bins_per_octave).numpy()
-    _histogram(a.view(np.uint32), table, CELL_SHIFT, N_CELLS - 1, hist)
-    return (
-        torch.from_numpy(nonzero),
-        torch.from_numpy(positive),
-        torch.from_numpy(moments),
-        torch.from_numpy(hist),
-    )
+    _row_stats(a, a.view(np.uint32), table, CELL_SHIFT, N_CELLS - 1, counts, moments, hist)
+    nonzero, positive = torch.from_numpy(counts).unbind(1)
+    return nonzero, positive, torch.from_numpy(moments), torch.from_numpy(hist)
 
 
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
