@@ -16,8 +16,8 @@ that the tensor version made in several passes:
 
 Per 4,096-token batch of the default model (one thread, late in a run), these took the forward
 pass with its encoders from 0.81 to about 0.70 CPU-seconds and the cutting and statistics from
-0.49 to 0.28. Results equal the tensor versions': the same counts, histograms, entries and top-k sets
-(ties at the k-th value go to the lower index, where `torch.topk` breaks them arbitrarily);
+0.49 to 0.28. Results equal the tensor versions': the same counts, histograms, entries and top-k
+sets (ties at the k-th value go to the lower index, where `torch.topk` breaks them arbitrarily);
 power sums are formed and added in float64, where the tensor version added float32 powers (the
 same to about 1e-7 relative). Compiled on first use and cached next to this file (about 3 s).
 """

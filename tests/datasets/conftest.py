@@ -63,7 +63,8 @@ def model() -> Transformer:
 def saes() -> dict[str, SparseAutoencoder]:
     return {
         "blocks.0.mlp.hook_post": random_sae(64, 24, seed=1),
-        "blocks.1.hook_resid_pre": random_sae(32, 16, seed=2, k=5),
+        # 160 latents: 5 blocks of `kernels.top_k_rows`, enough for its block bound at k 5.
+        "blocks.1.hook_resid_pre": random_sae(32, 160, seed=2, k=5),
     }
 
 

@@ -17,7 +17,8 @@ from neuron_explainer.datasets.kernels import (
     row_stats,
     top_k_rows,
 )
-from neuron_explainer.datasets.streams import head_pairs
+from neuron_explainer.datasets.streams import _encode_in_chunks, head_pairs
+from neuron_explainer.models.sparse_autoencoder import SaeConfig, SparseAutoencoder
 
 
 def expected_top_k(x: torch.Tensor, k: int) -> list[set[int]]:
@@ -143,3 +144,16 @@ def test_entries_by_latent_sort_the_positive_codes() -> None:
     assert torch.equal(vals, value[node, slot][order])
     with pytest.raises(ValueError, match="beyond the width"):
         entries_by_latent(index, value + 1.0, width - 1)
+
+
+def test_collation_codes_equal_the_autoencoders_sparse_codes() -> None:
+    torch.manual_seed(5)
+    sae = SparseAutoencoder(SaeConfig("topk", d_in=48, d_sae=640, k=12))
+    with torch.no_grad():
+        sae.b_enc.normal_()
+    x = torch.randn(3, 700, 48)  # 2,100 tokens: chunks of 1,024 rows, split across threads
+    indices, values = _encode_in_chunks(sae, x)
+    want_indices, want_values = sae.encode_sparse(x)
+    order, want_order = indices.argsort(-1), want_indices.argsort(-1)
+    assert torch.equal(indices.gather(-1, order), want_indices.gather(-1, want_order))
+    assert torch.equal(values.gather(-1, order), want_values.gather(-1, want_order))
