@@ -45,6 +45,18 @@ _LANES = 4  # row_stats: interleaved histograms (consecutive values often share 
 _TILE = 4096  # row_stats: values per tile of a row
 
 
+def _float32(x: Tensor) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """A C-contiguous float32 array of a tensor's values (a view when it is one already)."""
+    return np.ascontiguousarray(x.detach().cpu().float().numpy())
+
+
+def _starts(counts: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Where each row's entries start in a list grouped by row, and the total at the end."""
+    starts = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(counts, out=starts[1:])
+    return starts
+
+
 @njit(nogil=True, cache=True, boundscheck=False, fastmath=_SUMS)
 @no_type_check  # numba types it; the test-time shape checker must not wrap it
 def _row_stats(
@@ -95,7 +107,7 @@ def row_stats(
 ) -> tuple[Int[Tensor, " c"], Int[Tensor, " c"], Float[Tensor, "c 4"], Int[Tensor, "c bins"]]:
     """Per row of a float32 CPU matrix: nonzero count, positive count, sums of x, x^2, x^3, x^4
     (float64) and counts per histogram bin (`config.bin_table`)."""
-    a = np.ascontiguousarray(x.detach().cpu().float().numpy())
+    a = _float32(x)
     c = a.shape[0]
     counts = np.empty((c, 2), np.int64)
     moments = np.empty((c, 4), np.float64)
@@ -191,7 +203,7 @@ def top_k_rows(
     if not 0 < k <= (n + _BLOCK - 1) // _BLOCK:  # the block bound needs k blocks
         top = pre.topk(min(k, n), dim=-1, sorted=False)
         return top.indices, top.values
-    a = np.ascontiguousarray(pre.detach().cpu().float().numpy())
+    a = _float32(pre)
     indices = np.empty((rows, k), np.int64)
     values = np.empty((rows, k), np.float32)
 
@@ -205,8 +217,8 @@ def top_k_rows(
     # calls this would otherwise leave a core idle while it runs.
     half = rows // 2 if rows >= 2 * _MIN_SPLIT_ROWS else rows
     helper = _helper().submit(part, half, rows) if half < rows else None
-    finite = part(0, half) and (helper is None or helper.result())
-    if not finite:
+    finite = [part(0, half), helper is None or helper.result()]  # waits for both halves
+    if not all(finite):
         raise ValueError("Autoencoder pre-activations are not all finite (NaN or inf)")
     return torch.from_numpy(indices), torch.from_numpy(values)
 
@@ -248,12 +260,11 @@ def entries_at_least(
     """The (row, column) of every value at or above its row's floor, row by row and columns
     ascending: `(x >= floor[:, None]).nonzero(as_tuple=True)`, which reads the rows without
     candidates once instead of three times."""
-    a = np.ascontiguousarray(x.detach().cpu().float().numpy())
-    f = np.ascontiguousarray(floor.detach().cpu().float().numpy())
+    a = _float32(x)
+    f = _float32(floor)
     counts = np.empty(a.shape[0], np.int64)
     _count_at_least(a, f, counts)
-    starts = np.zeros(a.shape[0] + 1, np.int64)
-    np.cumsum(counts, out=starts[1:])
+    starts = _starts(counts)
     rows = np.empty(starts[-1], np.int64)
     cols = np.empty(starts[-1], np.int64)
     _list_at_least(a, f, starts, rows, cols)
@@ -282,8 +293,8 @@ def head_pair_measures(
     """Per head, its (query, key) pairs' attention probability and write norm
     (probability * v_norm of the key), context by context, in `streams.head_pairs` order (queries
     1..pos-1, keys 0..query)."""
-    p = np.ascontiguousarray(pattern.detach().cpu().float().numpy())
-    v = np.ascontiguousarray(v_norm.detach().cpu().float().numpy())
+    p = _float32(pattern)
+    v = _float32(v_norm)
     batch, heads, pos, _ = p.shape
     size = batch * ((pos * (pos + 1)) // 2 - 1)
     attention = np.empty((heads, size), np.float32)
@@ -314,13 +325,12 @@ def entries_by_latent(
     each latent at most once) as (latent, token, value) entries, grouped by latent and tokens
     ascending within a latent (a counting sort)."""
     idx = np.ascontiguousarray(index.detach().cpu().numpy().astype(np.int64, copy=False))
-    val = np.ascontiguousarray(value.detach().cpu().float().numpy())
+    val = _float32(value)
     positive = val > 0
     counts = np.bincount(idx[positive], minlength=width)
     if len(counts) > width:
         raise ValueError(f"Latent index {int(idx[positive].max())} beyond the width {width}")
-    starts = np.zeros(width + 1, np.int64)
-    np.cumsum(counts, out=starts[1:])
+    starts = _starts(counts)
     m = int(starts[-1])
     rows, cols, vals = np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.float32)
     _by_latent(idx, val, starts, rows, cols, vals)
