@@ -60,6 +60,7 @@ bench: install
 	HF_HUB_OFFLINE=1 $(PY) bench/bench_sae.py
 	HF_HUB_OFFLINE=1 $(PY) bench/bench_collation.py
 	HF_HUB_OFFLINE=1 $(PY) bench/bench_server.py
+	HF_HUB_OFFLINE=1 $(PY) bench/bench_worst_request.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(UI)/node_modules $(UI)/dist

@@ -23,6 +23,8 @@ setup(
         "tqdm>=4.66",
         "blobfile>=2.1",
         "fastapi>=0.110",
+        # Swagger UI's files for /api/docs, served by the server itself (no CDN, works offline).
+        "swagger-ui-bundle-v2>=5.31,<6",
         "uvicorn>=0.29",
         "pydantic>=2.6",
         "orjson>=3.9",

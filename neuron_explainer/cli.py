@@ -77,13 +77,14 @@ def _investigate(args: argparse.Namespace) -> int:
     for inv in suite:
         model = models.setdefault(inv.model, Transformer.from_pretrained(inv.model))
         result = attribute(model, inv.request(k=args.k, verify=args.verify))
-        top = max(result.nodes, key=lambda row: row.values.left.total_effect)
+        effects = [(row.values.left.total_effect, row) for row in result.nodes if row.values.left]
+        top_effect, top = max(effects, key=lambda pair: pair[0])
         verification = result.verification
         row = {
             "id": inv.id,
             "logit_diff": round(result.logit_diff.left, 4),
             "top_node": top.node.id,
-            "top_total_effect": round(top.values.left.total_effect, 4),
+            "top_total_effect": round(top_effect, 4),
             "verified_nodes": 0 if verification is None else len(verification.nodes),
             "pearson": None if verification is None else verification.pearson,
         }

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
 DEFAULT_PORT = 8000
+TOKEN_ENV = "TDB_TOKEN"
 
 
 def parse_saes(model: str, value: str | None) -> tuple[str, ...] | None:
@@ -30,13 +32,65 @@ def parse_saes(model: str, value: str | None) -> tuple[str, ...] | None:
     return sites
 
 
+def read_token_file(path: str) -> str:
+    """The token in the file at `path`, surrounding whitespace stripped."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"--token-file {path}: no such file; write the token into it") from None
+    except IsADirectoryError:
+        raise ValueError(
+            f"--token-file {path} is a directory; give the file that holds the token"
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise ValueError(
+            f"--token-file {path} cannot be read ({reason}); make it a text file you can read "
+            "that holds the token"
+        ) from None
+    token = text.strip()
+    if not token:
+        raise ValueError(f"--token-file {path} is empty; write the token into it")
+    return token
+
+
+def token_source(args: argparse.Namespace) -> str | None:
+    """Where the token comes from: --token, else --token-file, else $TDB_TOKEN (None: nowhere)."""
+    if args.token is not None and args.token_file is not None:
+        raise ValueError("Give the token with --token or with --token-file, not both")
+    if args.token is not None:
+        return "--token"
+    if args.token_file is not None:
+        return "--token-file"
+    return TOKEN_ENV if TOKEN_ENV in os.environ else None
+
+
+def token_from_args(args: argparse.Namespace) -> str | None:
+    """The token given to `tdb serve` (see `token_source`). --token shows in `ps` to other users
+    of the machine; the file and the environment variable do not."""
+    from neuron_explainer.activation_server.settings import check_token
+
+    source = token_source(args)
+    if source == "--token":
+        return check_token(args.token, source)
+    if source == "--token-file":
+        return check_token(read_token_file(args.token_file), f"--token-file {args.token_file}")
+    if source == TOKEN_ENV:
+        return check_token(os.environ[TOKEN_ENV].strip(), f"${TOKEN_ENV}")
+    return None
+
+
 def settings_from_args(args: argparse.Namespace) -> tuple[Any, bool]:
     """The server's settings, and whether its token was generated here (to be printed)."""
+    from neuron_explainer.activation_server.hosts import check_host
     from neuron_explainer.activation_server.settings import Settings, is_loopback
     from neuron_explainer.models import registry
 
     registry.entry(args.model)  # model names come from the registry only
-    token, generated = args.token, False
+    check_host(args.host, "--host")
+    for host in args.allowed_host or ():
+        check_host(host, "--allowed-host")
+    token, generated = token_from_args(args), False
     if token is None and not is_loopback(args.host):
         token, generated = secrets.token_urlsafe(24), True
     settings = Settings(
@@ -49,6 +103,7 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Any, bool]:
         cors_origins=tuple(args.cors_origin or ()),
         allowed_hosts=tuple(args.allowed_host or ()),
         max_pending=args.max_pending,
+        max_job_cost=args.max_job_cost,
         preload=True,
     )
     return settings, generated
@@ -67,24 +122,26 @@ def _serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     print(f"tdb: serving {settings.model} at {settings.origin} (API docs: /api/docs)", flush=True)
     if settings.token:
-        shown = settings.token if generated else "the one given with --token"
+        shown = settings.token if generated else f"the one from {token_source(args)}"
         print(
             f"tdb: every /api request needs the token ({shown}) as 'Authorization: Bearer "
             "TOKEN' or 'X-TDB-Token: TOKEN'",
             flush=True,
         )
-    child = start_preparation(settings) if args.prepare else None
-    if child is not None:
+    preparation = start_preparation(settings) if args.prepare else None
+    if preparation is not None:
+        app.state.preparation = preparation  # the dataset routes report its state
+        assert preparation.child is not None
         print(
             f"tdb: collating the activation datasets of {settings.model} in the background "
-            f"(pid {child.pid}; resumes if stopped): the debugger works now, component pages "
-            "once it finishes",
+            f"(pid {preparation.child.pid}; restarted if it fails, resumes if stopped): the "
+            "debugger works now, component pages once it finishes",
             flush=True,
         )
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
     finally:
-        stop_preparation(child)
+        stop_preparation(preparation)
     return 0
 
 
@@ -109,6 +166,7 @@ def _openapi(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     """Register `serve` and `openapi` on `tdb`'s subparsers."""
+    from neuron_explainer.activation_server.costs import COST_BUDGET
     from neuron_explainer.models.registry import DEFAULT_MODEL
 
     p = sub.add_parser("serve", help="serve the debugger's API (/api) and UI (/)")
@@ -118,13 +176,40 @@ def add_commands(sub: Any) -> None:
         default=None,
         help="autoencoder sites to splice, comma-separated, or `none` (default: every bundled one)",
     )
-    p.add_argument("--host", default="127.0.0.1", help="other than loopback needs a token")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="IP address or host name to bind (no port); off loopback a token is needed",
+    )
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--data-dir", default="data", help="collations in DATA_DIR/collations/")
-    p.add_argument("--token", default=None, help="required on /api (generated off loopback)")
+    p.add_argument(
+        "--token",
+        default=None,
+        help=f"required on /api. Taken from --token, else --token-file, else ${TOKEN_ENV}; off "
+        "loopback with none of them, one is generated and printed. --token shows in `ps` to other "
+        f"users: prefer --token-file or ${TOKEN_ENV}",
+    )
+    p.add_argument(
+        "--token-file",
+        default=None,
+        metavar="PATH",
+        help="read the token from this file (surrounding whitespace stripped)",
+    )
     p.add_argument("--cors-origin", action="append", help="another allowed origin (repeatable)")
-    p.add_argument("--allowed-host", action="append", help="another Host name (repeatable)")
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        help="another Host name or IP address, without port (repeatable)",
+    )
     p.add_argument("--max-pending", type=int, default=16, help="model jobs queued before 503")
+    p.add_argument(
+        "--max-job-cost",
+        type=float,
+        default=COST_BUDGET,
+        help="refuse model jobs estimated over this many cost units (about ms of work on 2 CPU "
+        f"cores; default {COST_BUDGET:,.0f}): raise it on a faster machine",
+    )
     p.add_argument("--log-level", default="info")
     p.add_argument(
         "--prepare",

@@ -45,6 +45,12 @@ class ConflictError(ApiError):
     status_code = 409
 
 
+class UnsupportedMediaTypeError(ApiError):
+    """A body in another format than the JSON the API reads."""
+
+    status_code = 415
+
+
 class UnavailableError(ApiError):
     """Not yet: retry after the Retry-After header's seconds."""
 
@@ -114,9 +120,15 @@ def add_error_handlers(app: FastAPI) -> None:
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": description}
     for code, description in [
-        (400, "Invalid value for this model, or an unknown Host header"),
+        (
+            400,
+            "Invalid value for this model, an unknown Host header, a body past its bounds, or a "
+            "model job whose estimated cost is over the server's budget (the detail gives the "
+            "estimate, the budget and what to reduce; see activation_server/costs.py)",
+        ),
         (401, "Missing or wrong token"),
         (413, "Request body over the limit"),
+        (415, "Request body not sent as JSON (Content-Type: application/json)"),
         (422, "Request body or parameters fail their schema"),
         (500, "Unexpected server error (details in the server log)"),
         (503, "Model queue full; retry after Retry-After seconds"),
@@ -127,7 +139,8 @@ STORE_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorResponse, "description": "The collation store belongs to another model"},
     503: {
         "model": ErrorResponse,
-        "description": "Model queue full, or the store is being collated (with its progress); "
-        "retry after Retry-After seconds",
+        "description": "Model queue full, or the store is being collated (with its progress) "
+        "or its collation is restarting: retry after Retry-After seconds. Without Retry-After: "
+        "the store is damaged or its collation failed; the message names the command to run",
     },
 }

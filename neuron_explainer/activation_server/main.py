@@ -14,6 +14,8 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
+from neuron_explainer.activation_server.bodies import JsonBodies
+from neuron_explainer.activation_server.docs import OPENAPI_URL, add_docs
 from neuron_explainer.activation_server.errors import add_error_handlers
 from neuron_explainer.activation_server.responses import OrjsonResponse
 from neuron_explainer.activation_server.routes import api_router
@@ -48,8 +50,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app = FastAPI(
         title="Transformer Debugger",
         version="0.1.0",
-        openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        openapi_url=OPENAPI_URL,
+        docs_url=None,  # `add_docs`: Swagger UI from the package's files, not a CDN
         redoc_url=None,
         default_response_class=OrjsonResponse,
         generate_unique_id_function=operation_id,
@@ -58,9 +60,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.runtime = runtime
     add_error_handlers(app)
     app.include_router(api_router)
+    add_docs(app, token_required=settings.token is not None)
     if settings.ui_dir is not None and settings.ui_dir.is_dir():
         app.router.routes.append(ui_mount(settings.ui_dir))
-    # The last added is the outermost: CORS answers preflights before the guard's token check.
+    # The last added is the outermost: CORS answers preflights before the guard's token check,
+    # and bodies are read and checked only once the guard has let the request in.
+    app.add_middleware(JsonBodies)
     app.add_middleware(Guard, settings=settings)
     app.add_middleware(
         CORSMiddleware,

@@ -2,9 +2,11 @@
 
 - Host: only localhost, 127.0.0.1, ::1, the bound host and configured extras are answered (400
   otherwise), so a page on another domain that resolves to this machine (DNS rebinding) cannot
-  read the API through the user's browser.
+  read the API through the user's browser. A Host header that is not `host[:port]` (userinfo as
+  in `127.0.0.1:8000@evil.example`, spaces, paths) is refused whole (`hosts.header_host`).
 - Token: when the server has one (mandatory off loopback), every /api request carries it as
-  `Authorization: Bearer TOKEN` or `X-TDB-Token: TOKEN` (401 otherwise).
+  `Authorization: Bearer TOKEN` or `X-TDB-Token: TOKEN` (401 otherwise); only the API docs
+  (/api/docs, its files, /api/openapi.json) are public, so a browser can open them.
 - Body: a request body over `max_body_bytes` is refused with 413, by its Content-Length or, for a
   streamed body, as soon as it grows past the limit.
 - An exception no handler took is logged with its traceback and answered with a generic 500;
@@ -22,23 +24,23 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from neuron_explainer.activation_server.docs import is_docs
 from neuron_explainer.activation_server.errors import error_response
+from neuron_explainer.activation_server.hosts import header_host
 from neuron_explainer.activation_server.settings import Settings
 
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "x-tdb-token"
 
 
-def host_name(header: str) -> str:
-    """The host of a Host header, without port, brackets and case."""
-    header = header.strip().lower()
-    if header.startswith("["):
-        return header[1:].split("]", 1)[0]
-    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
-
-
 def is_api(path: str) -> bool:
     return path == "/api" or path.startswith("/api/")
+
+
+def needs_token(path: str) -> bool:
+    """Every /api path but the docs (`docs.is_docs`: the docs page, its Swagger UI files and the
+    OpenAPI document, which hold no data)."""
+    return is_api(path) and not is_docs(path)
 
 
 class Guard:
@@ -73,14 +75,22 @@ class Guard:
                 await error_response(500, detail)(scope, receive, send)
 
     def _refusal(self, scope: Scope, headers: Headers) -> ASGIApp | None:
-        host = host_name(headers.get("host", ""))
+        header = headers.get("host", "")
+        host = header_host(header)
+        if host is None:
+            return error_response(
+                400,
+                f"Host {header[:100]!r} is not served here: a Host header is a host name or IP "
+                "address with an optional port (no user, path or spaces); open "
+                f"{self.settings.origin}",
+            )
         if host not in self.hosts:
             return error_response(
                 400,
                 f"Host {host!r} is not served here; open {self.settings.origin}, or start the "
-                f"server with --allowed-host {host or 'HOST'} to serve that name",
+                f"server with --allowed-host {host} to serve that name",
             )
-        if is_api(scope["path"]) and self.token is not None and not self._authorized(headers):
+        if needs_token(scope["path"]) and self.token is not None and not self._authorized(headers):
             return error_response(
                 401,
                 "This server needs its token: send 'Authorization: Bearer TOKEN' or "

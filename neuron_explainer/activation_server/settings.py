@@ -6,8 +6,11 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from neuron_explainer.activation_server.costs import COST_BUDGET
+from neuron_explainer.activation_server.hosts import check_host
+from neuron_explainer.datasets.array_cache import DEFAULT_CACHE_BYTES
 from neuron_explainer.models.registry import DEFAULT_MODEL
 
 UI_DIR = Path(__file__).resolve().parents[2] / "neuron_viewer" / "dist"
@@ -23,6 +26,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_token(token: str, source: str) -> str:
+    """`token` when it can travel in a header as sent (`Authorization: Bearer TOKEN`)."""
+    if not token:
+        raise ValueError(f"The token from {source} is empty; give a non-empty token")
+    if not (token.isascii() and token.isprintable()) or " " in token:
+        raise ValueError(
+            f"The token from {source} must be printable ASCII without spaces (it travels in a "
+            "header); use e.g. `python -c 'import secrets; print(secrets.token_urlsafe())'`"
+        )
+    return token
+
+
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
@@ -35,14 +50,34 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     data_dir: Path = Path("data")  # collations live in DATA_DIR/collations/STORE
+    # Collated arrays kept in memory, across stores (least recently used dropped beyond it).
+    store_cache_bytes: int = Field(default=DEFAULT_CACHE_BYTES, ge=0)
     token: str | None = None  # required on every /api request when set
     cors_origins: tuple[str, ...] = ()  # besides the served UI's own origin
     allowed_hosts: tuple[str, ...] = ()  # Host headers besides localhost, 127.0.0.1, the host
     max_pending: int = Field(default=16, ge=1)  # model jobs running or waiting; more get 503
+    # A model job's estimated cost (`costs`, units of about a millisecond of model work on a
+    # 2-core CPU) above which it is refused with 400 before it is queued.
+    max_job_cost: float = Field(default=COST_BUDGET, gt=0)
     retry_after_s: int = Field(default=2, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1)
     ui_dir: Path | None = UI_DIR  # served at / when it exists
     preload: bool = False  # load the model when the app starts, not on first use
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        return check_host(value, "host")
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _allowed_hosts(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_host(value, "allowed host") for value in values)
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, value: str | None) -> str | None:
+        return None if value is None else check_token(value, "the settings")
 
     @property
     def requires_token(self) -> bool:

@@ -7,18 +7,28 @@ from neuron_explainer.datasets.collate import collate_shard, run_collation
 from neuron_explainer.datasets.config import CollationConfig, Group
 from neuron_explainer.datasets.reader import (
     CollationStore,
+    StoreCache,
     layer_summary,
     open_store,
     read_record,
 )
 from neuron_explainer.datasets.shards import CollationFileError, ShardResult, merge
+from neuron_explainer.datasets.store_errors import (
+    IndexDefectError,
+    StoreDefectError,
+    StoreMissingError,
+)
 
 __all__ = [
     "CollationConfig",
     "CollationFileError",
     "CollationStore",
     "Group",
+    "IndexDefectError",
     "ShardResult",
+    "StoreCache",
+    "StoreDefectError",
+    "StoreMissingError",
     "collate_shard",
     "layer_summary",
     "merge",

@@ -47,13 +47,7 @@ class Progress:
         """Whether the collation is still going: updated lately, by a process still alive."""
         if (now if now is not None else time.time()) - self.updated > STALE_AFTER_S:
             return False
-        try:
-            os.kill(self.pid, 0)  # signal 0: only checks that the process exists
-        except ProcessLookupError:
-            return False
-        except PermissionError:  # exists, owned by another user
-            return True
-        return True
+        return process_alive(self.pid)
 
     def describe(self) -> str:
         """'42% (440,320 of 1,048,576 tokens), about 3 min left'."""
@@ -64,6 +58,23 @@ class Progress:
         if left is not None:
             text += f", about {max(1, round(left / 60))} min left"
         return text
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` exists and has not exited: a zombie (dead, not yet reaped by its
+    parent) still answers signal 0, so on Linux its state in /proc is checked too."""
+    try:
+        os.kill(pid, 0)  # signal 0: only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # without /proc (not Linux) signal 0 is all there is; with it: just exited
+        return not Path("/proc/self").exists()
+    state = stat[stat.rindex(")") + 2 :][:1]  # the field after the command name in parentheses
+    return state not in ("Z", "X")
 
 
 class ProgressWriter:

@@ -4,9 +4,23 @@
     store.record("neuron", 0, 17)                  # or read_record(path, "neuron", 0, 17)
     store.summary("head", 1, by="kurtosis", limit=10)
 
-A group's arrays are read on first use, checked against the sha256 in `index.json`, and kept in
-memory, so later records of the group are array lookups. Any missing, corrupt or inconsistent
-file raises `CollationFileError` naming the file.
+`index.json` is checked when the store opens (`store_index.check_index`). A group's arrays are
+read on first use, checked against the sha256, shape and dtype in `index.json`, and kept in a
+shared `ArrayCache` (least recently used dropped past `DEFAULT_CACHE_BYTES`, 512 MiB), so later
+records of the group are array lookups. A store without `index.json` raises `StoreMissingError`;
+any missing, unreadable, corrupt or inconsistent file of a store raises `StoreDefectError` (both
+`CollationFileError`s) naming the file.
+
+Example windows show text: with the tokens' bytes (`token_bytes.json`) a window's strings are
+`text_strings` of its tokens, so a character split over byte-level tokens reads whole on the
+token holding its last byte; a store written before that file existed shows each token's own
+string from `strings.json` (bytes of no whole character escaped), as do the logit tables,
+whose tokens are unrelated.
+
+`open_store` keeps the stores it opened (their indexes, token strings and bytes; the arrays are in
+its one array cache), at most `MAX_OPEN_STORES`, and opens a store again once its `index.json`
+changed (a store rebuilt while a server runs is served at once). `StoreCache(max_bytes)` is
+the same with another array budget.
 """
 
 from __future__ import annotations
@@ -16,25 +30,37 @@ import hashlib
 import io
 import json
 import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, Literal
 
+import blobfile as bf
 import numpy as np
 import numpy.typing as npt
 
 from neuron_explainer.activations.nodes import latent_site, neuron_site, pattern_site
-from neuron_explainer.datasets.config import FORMAT_VERSION, CollationConfig, Group
+from neuron_explainer.datasets.array_cache import DEFAULT_CACHE_BYTES, ArrayCache
+from neuron_explainer.datasets.config import Group
 from neuron_explainer.datasets.shards import CollationFileError, read_bytes
 from neuron_explainer.datasets.stats import derived_moments
 from neuron_explainer.datasets.store import (
     INDEX_FILENAME,
-    STORE_FORMAT,
     STRINGS_FILENAME,
-    array_path,
+    TOKEN_BYTES_FILENAME,
     join,
 )
+from neuron_explainer.datasets.store_errors import (
+    IndexDefectError,
+    StoreDefectError,
+    StoreMissingError,
+)
+from neuron_explainer.datasets.store_index import check_index
+from neuron_explainer.models.token_text import text_strings
 
 SummaryKey = Literal["kurtosis", "density", "max", "mean", "variance", "skew"]
 SUMMARY_KEYS: tuple[str, ...] = ("kurtosis", "density", "max", "mean", "variance", "skew")
+MAX_OPEN_STORES = 16
 
 
 def _float(x: float) -> float | None:
@@ -43,28 +69,18 @@ def _float(x: float) -> float | None:
 
 
 class CollationStore:
-    """A store's index, with its groups' arrays loaded (and verified) on demand."""
+    """A store's index, with its groups' arrays loaded (and verified) on demand into `arrays`
+    (a cache of its own unless given one)."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, arrays: ArrayCache | None = None) -> None:
         self.root = root
-        path = join(root, INDEX_FILENAME)
-        try:
-            index = json.loads(read_bytes(path))
-        except CollationFileError:
-            raise CollationFileError(
-                path, "missing: no complete collation here (build one with `tdb collate`)"
-            ) from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise CollationFileError(path, f"is not valid JSON ({e})") from None
-        if index.get("format") != STORE_FORMAT or index.get("version") != FORMAT_VERSION:
-            raise CollationFileError(
-                path, f"not a collation store of format version {FORMAT_VERSION}"
-            )
+        index = json_file(root, INDEX_FILENAME)
+        self.cfg = check_index(root, index)
         self.index: dict[str, Any] = index
-        self.cfg = CollationConfig.from_dict(index["config"])
         self._groups = {(g["family"], g["site"]): g for g in index["groups"]}
-        self._arrays: dict[str, npt.NDArray[Any]] = {}
+        self._arrays = arrays if arrays is not None else ArrayCache()
         self._strings: list[str] | None = None
+        self._token_bytes: list[bytes] | None = None
 
     # ---- files ---------------------------------------------------------------------------------
 
@@ -84,38 +100,75 @@ class CollationStore:
             if len(matches) == 1:
                 return self.group(family, matches[0])
         known = ", ".join(f"{f} {s}" for f, s in self._groups)
-        raise KeyError(f"No {family} group at {layer!r} in {self.root}; it holds: {known}")
+        name = bf.basename(self.root)
+        raise KeyError(f"No {family} group at {layer!r} in the store {name}; it holds: {known}")
 
     def array(self, group: Group, name: str) -> npt.NDArray[Any]:
-        path = array_path(self.root, group, name)
-        if path in self._arrays:
-            return self._arrays[path]
         info = self._groups[group.family, group.site]["files"].get(name)
         if info is None:
             raise KeyError(f"The store has no array {name!r} for {group.key}")
-        data = read_bytes(path)
-        if hashlib.sha256(data).hexdigest() != info["sha256"]:
-            raise CollationFileError(path, "is corrupt (its sha256 differs from index.json)")
+        component = f"{group.family}/{group.site}/{name}.npy"
+        key = (join(self.root, component), info["sha256"])
+        cached = self._arrays.get(key)
+        if cached is not None:
+            return cached
+        data = checked_file(self.root, component, info["sha256"])
         try:
             array: npt.NDArray[Any] = np.load(io.BytesIO(data), allow_pickle=False)
-        except ValueError as e:
-            raise CollationFileError(path, f"is not a readable .npy file ({e})") from None
+        except Exception as e:  # numpy's parser raises ValueError, EOFError, TokenError, ...
+            problem = f"is no readable .npy ({type(e).__name__}: {e})"
+            raise StoreDefectError(self.root, component, problem) from None
         if list(array.shape) != info["shape"] or str(array.dtype) != info["dtype"]:
-            raise CollationFileError(path, "shape or dtype differs from index.json")
-        self._arrays[path] = array
+            raise StoreDefectError(
+                self.root,
+                component,
+                f"holds {array.dtype} {list(array.shape)}, index.json says "
+                f"{info['dtype']} {info['shape']}",
+            )
+        self._arrays.put(key, array)
         return array
 
     def strings(self) -> list[str] | None:
-        info = self.index.get("strings")
+        """The display string of every token id; None for a model without a tokenizer."""
+        info = self.index["strings"]
         if info is None:
             return None
         if self._strings is None:
-            path = join(self.root, STRINGS_FILENAME)
-            data = read_bytes(path)
-            if hashlib.sha256(data).hexdigest() != info["sha256"]:
-                raise CollationFileError(path, "is corrupt (its sha256 differs from index.json)")
-            self._strings = json.loads(data)
+            strings = json_file(self.root, STRINGS_FILENAME, info["sha256"])
+            if not isinstance(strings, list) or not all(isinstance(t, str) for t in strings):
+                raise StoreDefectError(self.root, STRINGS_FILENAME, "is not a list of strings")
+            self._check_vocabulary(STRINGS_FILENAME, len(strings), "token strings")
+            self._strings = strings
         return self._strings
+
+    def token_bytes(self) -> list[bytes] | None:
+        """The bytes of every token id; None for a model without a tokenizer and for a store
+        written before `token_bytes.json` existed."""
+        info = self.index.get("token_bytes")
+        if info is None:
+            return None
+        if self._token_bytes is None:
+            hex_bytes = json_file(self.root, TOKEN_BYTES_FILENAME, info["sha256"])
+            if not isinstance(hex_bytes, list) or not all(isinstance(t, str) for t in hex_bytes):
+                raise StoreDefectError(
+                    self.root, TOKEN_BYTES_FILENAME, "is not a list of hex strings"
+                )
+            try:
+                token_bytes = [bytes.fromhex(t) for t in hex_bytes]
+            except ValueError as e:
+                problem = f"is not a list of hex strings ({e})"
+                raise StoreDefectError(self.root, TOKEN_BYTES_FILENAME, problem) from None
+            self._check_vocabulary(TOKEN_BYTES_FILENAME, len(token_bytes), "tokens' bytes")
+            self._token_bytes = token_bytes
+        return self._token_bytes
+
+    def _check_vocabulary(self, component: str, n: int, what: str) -> None:
+        """A file of one entry per token id holds one for each of the model's tokens."""
+        d_vocab = self.index["model"].get("config", {}).get("d_vocab")
+        if isinstance(d_vocab, int) and n < d_vocab:
+            raise StoreDefectError(
+                self.root, component, f"holds {n} {what}, not one for each of {d_vocab} tokens"
+            )
 
     # ---- records -------------------------------------------------------------------------------
 
@@ -193,26 +246,38 @@ class CollationStore:
         key_tokens = self.array(group, f"{prefix}.key_tokens")[c][keep] if is_head else None
         size = int(self.index["corpus"]["context_size"])
         strings = self.strings()
+        token_bytes = self.token_bytes()
         out = []
         for i, node in enumerate(ids[keep].tolist()):
             inside = tokens[i] >= 0
             first = int(np.argmax(inside))
+            position = self.cfg.window_before - first  # the node's token in the window
             ids_here = tokens[i][inside].tolist()
             example: dict[str, Any] = {
                 "value": values[i],
                 "id": node,
-                "position": self.cfg.window_before - first,  # the node's token in the window
+                "position": position,
                 "tokens": ids_here,
                 "activations": acts[i][inside].tolist(),
             }
-            if strings is not None:
-                example["strings"] = [strings[t] for t in ids_here]
+            window: list[str] | None = None
+            if token_bytes is not None:
+                window = text_strings([token_bytes[t] for t in ids_here])
+            elif strings is not None:
+                window = [strings[t] for t in ids_here]
+            if window is not None:
+                example["strings"] = window
             if key_tokens is not None:
                 distance = node % size
+                key_token = int(key_tokens[i])
                 example["key_distance"] = distance
-                example["key_token"] = int(key_tokens[i])
-                if strings is not None:
-                    example["key_string"] = strings[int(key_tokens[i])]
+                example["key_token"] = key_token
+                # The key reads as in the window when the window holds it (the same context:
+                # cut at its start, never in it), else as its own token.
+                if window is not None and position - distance >= 0:
+                    example["key_string"] = window[position - distance]
+                elif strings is not None:
+                    example["key_string"] = strings[key_token]
             out.append(example)
         return out
 
@@ -265,10 +330,55 @@ class CollationStore:
         ]
 
 
-@functools.lru_cache(maxsize=16)
-def open_store(root: str) -> CollationStore:
-    """The store at `root`, cached (`open_store.cache_clear()` after rebuilding one)."""
-    return CollationStore(root)
+class StoreCache:
+    """Open stores, at most `max_stores` (the least recently used closed first), sharing one
+    array cache of `max_bytes`; a store whose `index.json` changed is opened again.
+    `cache(root)` is `cache.open(root)`; `opener` makes the store objects (a server's subclass)."""
+
+    def __init__(
+        self,
+        max_bytes: int = DEFAULT_CACHE_BYTES,
+        max_stores: int = MAX_OPEN_STORES,
+        opener: Callable[[str, ArrayCache], CollationStore] = CollationStore,
+    ) -> None:
+        self.arrays = ArrayCache(max_bytes)
+        self.max_stores = max_stores
+        self._opener = opener
+        self._stores: OrderedDict[str, tuple[tuple[float, int], CollationStore]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def open(self, root: str) -> CollationStore:
+        try:
+            stat = bf.stat(join(root, INDEX_FILENAME))
+            stamp = (float(stat.mtime), int(stat.size))
+        except OSError:
+            stamp = None  # the store's own checks say what is wrong
+        with self._lock:
+            held = self._stores.get(root)
+            if held is not None and held[0] == stamp:
+                self._stores.move_to_end(root)
+                return held[1]
+        store = self._opener(root, self.arrays)
+        if stamp is not None:
+            with self._lock:
+                self._stores[root] = (stamp, store)
+                self._stores.move_to_end(root)
+                while len(self._stores) > self.max_stores:
+                    self._stores.popitem(last=False)
+        return store
+
+    __call__ = open
+
+    def __len__(self) -> int:
+        return len(self._stores)
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._stores.clear()
+        self.arrays.clear()
+
+
+open_store = StoreCache()  # open_store(root): the store at `root`, from the process's cache
 
 
 def read_record(root: str, family: str, layer: int | str, index: int) -> dict[str, Any]:
@@ -279,3 +389,40 @@ def layer_summary(
     root: str, family: str, layer: int | str, by: str = "kurtosis", limit: int = 20
 ) -> list[dict[str, Any]]:
     return open_store(root).summary(family, layer, by=by, limit=limit)
+
+
+def checked_file(root: str, component: str, sha256: str) -> bytes:
+    """A store's file, read and checked against its sha256 in `index.json`."""
+    data = _read(root, component)
+    if not data:
+        raise StoreDefectError(root, component, "is empty")
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise StoreDefectError(root, component, "is corrupt (its sha256 differs from index.json)")
+    return data
+
+
+def json_file(root: str, component: str, sha256: str | None = None) -> Any:
+    """A store's JSON file (its index, its token strings), checked against `sha256` if given."""
+    data = _read(root, component) if sha256 is None else checked_file(root, component, sha256)
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        defect = IndexDefectError if component == INDEX_FILENAME else StoreDefectError
+        raise defect(root, component, f"is not valid JSON ({e})") from None
+
+
+def _read(root: str, component: str) -> bytes:
+    try:
+        return read_bytes(join(root, component))
+    except CollationFileError:
+        if component == INDEX_FILENAME:
+            raise StoreMissingError(
+                join(root, component),
+                "missing: no complete collation here (build one with `tdb collate`)",
+            ) from None
+        raise StoreDefectError(root, component, "file is missing") from None
+    except OSError as e:  # a directory, no permission, ...: said without the path
+        defect = IndexDefectError if component == INDEX_FILENAME else StoreDefectError
+        raise defect(
+            root, component, f"cannot be read ({e.strerror or type(e).__name__})"
+        ) from None

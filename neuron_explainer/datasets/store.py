@@ -4,6 +4,7 @@ Layout (documented in datasets/FORMAT.md):
 
     {store}/index.json                              what is where, shapes, dtypes, sha256s
     {store}/strings.json                            display string of every token id
+    {store}/token_bytes.json                        bytes of every token id (hex)
     {store}/{family}/{site}/{measure}.{field}.npy   per measure of the group
     {store}/{family}/{site}/logits.{field}.npy      the group's logit tables
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 STORE_FORMAT = "neuron_explainer.collation"
 INDEX_FILENAME = "index.json"
 STRINGS_FILENAME = "strings.json"
+TOKEN_BYTES_FILENAME = "token_bytes.json"
 
 
 def join(*parts: str) -> str:
@@ -95,11 +97,13 @@ def write_store(
                     "files": files,
                 }
             )
-    strings = None
+    strings = token_bytes = None
     if model.tokenizer is not None:
-        data = json.dumps(model.tokenizer.token_strings(range(model.cfg.d_vocab))).encode()
-        strings = {"file": STRINGS_FILENAME, "sha256": hashlib.sha256(data).hexdigest()}
-        write_bytes(join(store, STRINGS_FILENAME), data)
+        vocabulary = range(model.cfg.d_vocab)
+        strings = _write_json(store, STRINGS_FILENAME, model.tokenizer.token_strings(vocabulary))
+        # The bytes, so that a window's strings can show a character split over tokens whole.
+        hex_bytes = [model.tokenizer.decode_bytes([t]).hex() for t in vocabulary]
+        token_bytes = _write_json(store, TOKEN_BYTES_FILENAME, hex_bytes)
     index = {
         "format": STORE_FORMAT,
         "version": FORMAT_VERSION,
@@ -118,6 +122,7 @@ def write_store(
         },
         "config": cfg.to_dict(),
         "strings": strings,
+        "token_bytes": token_bytes,
         "groups": groups_index,
     }
     write_bytes(join(store, INDEX_FILENAME), (json.dumps(index, indent=1) + "\n").encode())
@@ -132,6 +137,12 @@ def _order(key: str) -> tuple[int, int, str]:
         list(FAMILY_MEASURES).index(group.family),
         group.site,
     )
+
+
+def _write_json(store: str, name: str, value: list[str]) -> dict[str, str]:
+    data = json.dumps(value).encode()
+    write_bytes(join(store, name), data)
+    return {"file": name, "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def _write_array(path: str, array: npt.NDArray[Any]) -> dict[str, Any]:

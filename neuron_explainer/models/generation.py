@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -15,6 +16,12 @@ from neuron_explainer.models.transformer import (
     Transformer,
     check_attention_mask,
 )
+
+# Temperatures below this sample greedily. At this temperature two logits 1e-4 apart already
+# differ by a factor e^100 in probability, so sampling is greedy up to float32 noise in the
+# logits; far tinier temperatures are not even float32 numbers (1e-40 is a denormal that
+# `set_flush_denormal` makes 0, 1e-300 underflows) and would divide by zero.
+MIN_TEMPERATURE = 1e-6
 
 
 def generate(
@@ -36,8 +43,10 @@ def generate(
     """
     if max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0 (0 is greedy), got {temperature}")
+    if not (math.isfinite(temperature) and temperature >= 0):
+        raise ValueError(
+            f"temperature must be a finite number >= 0 (0 is greedy), got {temperature}"
+        )
     if not 0 < top_p <= 1:
         raise ValueError(f"top_p must be in (0, 1], got {top_p}")
     tokens = model.check_tokens(tokens)
@@ -87,10 +96,20 @@ def sample(
     top_p: float,
     generator: torch.Generator | None = None,
 ) -> Int[Tensor, " batch"]:
-    """Greedy when temperature is 0; otherwise sample from the nucleus holding `top_p` mass."""
-    if temperature == 0:
+    """Greedy when temperature is below `MIN_TEMPERATURE` (0 included); otherwise sample from the
+    nucleus holding `top_p` mass. The logits are shifted so their maximum is 0 before dividing by
+    the temperature: every scaled logit is <= 0 and the softmax cannot overflow. Probabilities
+    that are still not finite (NaN logits) raise a ValueError rather than reach the sampler."""
+    if temperature < MIN_TEMPERATURE:
         return logits.argmax(dim=-1)
-    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    logits = logits.float()
+    shifted = logits - logits.max(dim=-1, keepdim=True).values
+    probs = torch.softmax(shifted / temperature, dim=-1)
+    if not bool(torch.isfinite(probs).all()):
+        raise ValueError(
+            f"Sampling at temperature {temperature} gave non-finite probabilities (the logits "
+            "hold NaN or are all -inf); check the interventions, or sample greedily (temperature 0)"
+        )
     if top_p < 1:
         sorted_probs, order = probs.sort(dim=-1, descending=True)
         mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs

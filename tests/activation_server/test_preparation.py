@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -75,10 +78,11 @@ def test_preparation_starts_only_without_a_store(data_dir: Path, tmp_path, monke
         return real_popen([sys.executable, "-c", "pass"])
 
     monkeypatch.setattr(preparation.subprocess, "Popen", record)
-    child = preparation.start_preparation(Settings(model=MODEL, data_dir=tmp_path))
-    assert child is not None
-    child.wait()
-    (command,) = started
+    prepared = preparation.start_preparation(Settings(model=MODEL, data_dir=tmp_path))
+    assert prepared is not None
+    _wait_for(lambda: prepared.state().phase == "finished")
+    prepared.stop()
+    (command,) = started  # a child that finished is not restarted
     assert command[1:] == [
         "-m",
         "neuron_explainer.cli",
@@ -89,14 +93,159 @@ def test_preparation_starts_only_without_a_store(data_dir: Path, tmp_path, monke
         "--nice",
         str(preparation.NICENESS),
     ]
+    assert prepared.manual == f"tdb prepare {MODEL} --data-dir {tmp_path}"
 
 
 def test_stopping_the_server_stops_the_child() -> None:
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    preparation.stop_preparation(child, timeout_s=10.0)
+    prepared = preparation.Preparation(SLEEPER, "tdb prepare", backoff_s=0.01).start()
+    child = prepared.child
+    assert child is not None
+    preparation.stop_preparation(prepared, timeout_s=10.0)
     assert child.returncode is not None
-    preparation.stop_preparation(child)  # already stopped: nothing to do
+    assert prepared.child is child  # stopped, not restarted
+    assert prepared.state().phase == "stopped"
+    preparation.stop_preparation(prepared)  # already stopped: nothing to do
     preparation.stop_preparation(None)
+
+
+# ---- the supervised child ------------------------------------------------------------------------
+
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
+# Writes the progress of a collation 6% done under its own pid, as `tdb prepare` does, and waits.
+COLLATING_6_PERCENT = """
+import json, os, sys, time
+t = time.time()
+progress = {"tokens_done": 60, "n_tokens": 1000, "started": t, "updated": t, "pid": os.getpid()}
+os.makedirs(sys.argv[1], exist_ok=True)
+path = os.path.join(sys.argv[1], "progress.json")
+with open(path + ".tmp", "w") as f:
+    json.dump(progress, f)
+os.replace(path + ".tmp", path)
+time.sleep(60)
+"""
+RECORD = "/api/datasets/records/neuron/0/0"
+
+
+def _wait_for(condition: Any, timeout_s: float = 10.0) -> float:
+    """Seconds until `condition()` held; fails after `timeout_s`."""
+    start = time.monotonic()
+    while not condition():
+        assert time.monotonic() - start < timeout_s, "timed out"
+        time.sleep(0.01)
+    return time.monotonic() - start
+
+
+def _progress_pid(work: Path) -> int | None:
+    progress = read_progress(work)
+    return None if progress is None else progress.pid
+
+
+def _is_zombie_or_gone(pid: int) -> tuple[bool, bool]:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False, True
+    return stat[stat.rindex(")") + 2] == "Z", False
+
+
+def test_a_killed_collation_is_reaped_reported_at_once_and_restarted(engine, tmp_path) -> None:
+    work = tmp_path / "collations" / f"{MODEL}.work"
+    manual = f"tdb prepare {MODEL} --data-dir {tmp_path.name}"
+    command = [sys.executable, "-c", COLLATING_6_PERCENT, str(work)]
+    prepared = preparation.Preparation(command, manual, backoff_s=2.0)
+    app = make_app(engine, tmp_path)
+    app.state.preparation = prepared  # as `tdb serve --prepare` does
+    with TestClient(app, base_url=BASE_URL) as client:
+        prepared.start()
+        first = prepared.child
+        assert first is not None
+        _wait_for(lambda: _progress_pid(work) == first.pid)
+        assert "being collated: 6%" in client.get(RECORD).json()["detail"]
+
+        os.kill(first.pid, signal.SIGKILL)
+        _wait_for(lambda: prepared.state().phase == "restarting")
+        assert first.returncode == -signal.SIGKILL  # waited for: reaped
+        zombie, gone = _is_zombie_or_gone(first.pid)
+        assert gone and not zombie
+        response = client.get(RECORD)  # at once, not once progress.json goes stale
+        assert response.status_code == 503, response.text
+        message = response.json()["detail"]
+        stopped = r"the collation stopped \(killed by SIGKILL, exit -9\); restarting in ([12]) s"
+        match = re.search(stopped, message)
+        assert match is not None, message
+        assert "6%" not in message
+        assert response.headers["retry-after"] == match.group(1)
+        dataset = client.get("/api/model").json()["dataset"]
+        assert dataset["collating"] is True and "the collation stopped" in dataset["message"]
+
+        waited = _wait_for(lambda: prepared.child is not first)  # restarted after the backoff
+        assert waited > 1.0
+        second = prepared.child
+        assert second is not None and second.poll() is None
+        assert prepared.state().phase == "running"
+        _wait_for(lambda: _progress_pid(work) == second.pid)
+        assert "being collated: 6%" in client.get(RECORD).json()["detail"]
+
+        preparation.stop_preparation(prepared, timeout_s=10.0)  # the server stops
+        assert second.returncode is not None and prepared.child is second
+
+
+def test_a_collation_failing_again_and_again_is_given_up(engine, tmp_path) -> None:
+    starts: list[float] = []
+    real_popen = subprocess.Popen
+
+    def failing(command: list[str]) -> subprocess.Popen[bytes]:
+        starts.append(time.monotonic())
+        return real_popen(command)
+
+    manual = f"tdb prepare {MODEL} --data-dir {tmp_path.name}"
+    command = [sys.executable, "-c", "import sys; sys.exit(3)"]
+    prepared = preparation.Preparation(
+        command, manual, backoff_s=0.1, max_backoff_s=0.15, max_failures=4, popen=failing
+    )
+    app = make_app(engine, tmp_path)
+    app.state.preparation = prepared
+    with TestClient(app, base_url=BASE_URL) as client:
+        prepared.start()
+        _wait_for(lambda: prepared.state().phase == "failed")
+        assert len(starts) == 4
+        gaps = [b - a for a, b in itertools.pairwise(starts)]
+        assert gaps[0] >= 0.1 and gaps[1] >= 0.15 and gaps[2] >= 0.15  # doubled, capped
+        response = client.get(RECORD)
+        assert response.status_code == 503, response.text
+        assert "retry-after" not in response.headers  # retrying will not help
+        message = response.json()["detail"]
+        assert "failed 4 times in a row (last: exit code 3)" in message
+        assert f"run `{manual}` by hand" in message
+        dataset = client.get("/api/model").json()["dataset"]
+        assert dataset["collating"] is False and f"`{manual}`" in dataset["message"]
+    prepared.stop()
+
+
+def test_a_failure_after_a_long_run_starts_a_new_count() -> None:
+    command = [sys.executable, "-c", "import sys; sys.exit(3)"]
+    prepared = preparation.Preparation(
+        command, "tdb prepare", backoff_s=0.01, max_failures=2, healthy_run_s=0.0
+    ).start()
+    children = set()
+
+    def restarted_often() -> bool:
+        children.add(prepared.child)
+        assert prepared.state().phase != "failed"
+        return len(children) >= 4
+
+    _wait_for(restarted_often)
+    prepared.stop()
+
+
+def test_a_zombie_is_not_a_running_collation() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    _wait_for(lambda: _is_zombie_or_gone(child.pid)[0])  # exited, not yet waited for
+    now = time.time()
+    assert not Progress(6, 100, now, now, child.pid).is_running(now)
+    child.wait()
+    assert not Progress(6, 100, now, now, child.pid).is_running(now)
+    assert Progress(6, 100, now, now, os.getpid()).is_running(now)
 
 
 @pytest.mark.parametrize("text", ["", "{", '{"tokens_done": 1}'])

@@ -201,7 +201,7 @@ def test_debugger_trace(client: TestClient) -> None:
         ({"prompt": list(range(257))}, 400, ["257 tokens", "context of 256"]),
         ({"k": 101}, 422, ["k", "less than or equal to 100"]),
         ({"position": 9}, 400, ["position 9", "5 tokens"]),
-        ({"comparePrompt": "a"}, 400, ["same number of tokens"]),
+        ({"comparePrompt": "a", "position": 2}, 400, ["token 2 of the prompt", "no paired"]),
         ({"ablations": [{"site": "blocks.7.mlp.hook_post", "index": 1}]}, 400, ["blocks.7"]),
         ({"ablations": [{"site": "blocks.0.mlp.hook_post", "token": 40}]}, 400, ["[0, 5)"]),
         ({"ablations": [{"nodeId": "neuron:x"}]}, 400, ["Cannot parse node id"]),

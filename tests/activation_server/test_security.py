@@ -130,3 +130,36 @@ def test_unexpected_errors_are_500s_logged_server_side(
     assert "secret internals" in caplog.text and "Traceback" in caplog.text
     assert "left hooks" in caplog.text  # and the worker removed them
     assert hooks_left(engine.model) == []
+
+
+def test_host_headers_that_are_not_host_and_port_are_refused(client: TestClient) -> None:
+    """`127.0.0.1:8000@evil.example` was cut at its last colon and served as 127.0.0.1."""
+    for host in (
+        "127.0.0.1:8000@evil.example",
+        "localhost:80@127.0.0.1",
+        "user@localhost",
+        "127.0.0.1@evil.example",
+        "local host",
+        "localhost/x",
+        "localhost:",
+        "localhost:http",
+        "127.0.0.1:8000:9000",
+        "::1",
+        "[::1",
+        "[localhost]:8000",
+        "[::1]x",
+    ):
+        response = client.get("/api/health", headers={"host": host})
+        assert response.status_code == 400, host
+        assert "host name or IP address with an optional port" in response.json()["detail"], host
+
+
+def test_settings_refuse_hosts_that_are_not_names_or_addresses() -> None:
+    for host in ("127.0.0.1:8000", "a b", "evil@localhost", "localhost/", "", "1.2.3.999"):
+        with pytest.raises(ValueError, match="not a host name or IP address"):
+            Settings(host=host)
+        with pytest.raises(ValueError, match="not a host name or IP address"):
+            Settings(allowed_hosts=("localhost", host))
+    for host in ("0.0.0.0", "::", "::1", "[::1]", "my-host.example", "LOCALHOST", "10.1.2.3"):
+        assert Settings(host=host, token=TOKEN).host == host
+    assert "tdb.example" in Settings(allowed_hosts=("TDB.example",)).hosts()

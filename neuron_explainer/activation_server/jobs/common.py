@@ -9,7 +9,7 @@ from neuron_explainer.activation_server.errors import BadRequestError
 from neuron_explainer.activation_server.runtime import Engine
 from neuron_explainer.activation_server.schemas import ComponentSpec
 from neuron_explainer.activations.nodes import latent_site, neuron_site, pattern_site, site_layer
-from neuron_explainer.activations.vocab import token_strings
+from neuron_explainer.activations.vocab import first_token_hint, vocabulary_strings
 from neuron_explainer.models import Transformer
 
 
@@ -50,10 +50,10 @@ def single_tokens(model: Transformer, tokens: Sequence[int | str], what: str) ->
             continue
         ids = encode(model, token, what.lower())
         if len(ids) != 1:
-            strings = token_strings(model, ids)
+            strings = vocabulary_strings(model, ids)
             raise BadRequestError(
                 f"{what} {token!r} is {len(ids)} tokens, not one: {strings} (ids {ids}); give a "
-                f"single token, e.g. {strings[0]!r}, or a token id"
+                f"single token, e.g. {first_token_hint(model, ids)}, or a token id"
             )
         out.append(ids[0])
     return out

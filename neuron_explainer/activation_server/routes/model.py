@@ -2,8 +2,14 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from neuron_explainer.activation_server.deps import EngineDep, SettingsDep, get_store
+from neuron_explainer.activation_server.deps import (
+    EngineDep,
+    PreparationDep,
+    SettingsDep,
+    get_store,
+)
 from neuron_explainer.activation_server.errors import ApiError, BadRequestError, UnavailableError
+from neuron_explainer.activation_server.preparation import Preparation
 from neuron_explainer.activation_server.schemas import (
     Autoencoder,
     CollationGroup,
@@ -23,7 +29,7 @@ router = APIRouter(prefix="/model", tags=["model"])
 
 
 @router.get("")
-def read_model(engine: EngineDep, settings: SettingsDep) -> ModelInfo:
+def read_model(engine: EngineDep, settings: SettingsDep, preparation: PreparationDep) -> ModelInfo:
     """The served model: its configuration, autoencoders, collated dataset and limits."""
     entry = registry.entry(engine.name)
     cfg = engine.model.cfg
@@ -44,15 +50,17 @@ def read_model(engine: EngineDep, settings: SettingsDep) -> ModelInfo:
             )
             for site, sae in engine.saes.items()
         ],
-        dataset=dataset_info(settings),
+        dataset=dataset_info(settings, preparation),
         limits=Limits(max_prompt_tokens=cfg.n_ctx),
     )
 
 
-def dataset_info(settings: Settings) -> DatasetInfo:
+def dataset_info(settings: Settings, preparation: Preparation | None = None) -> DatasetInfo:
+    """The served model's store, or why it is not available (being collated, its collation
+    stopped, damaged, never built): the model's page answers whatever state the store is in."""
     name = Path(settings.model).name
     try:
-        store = get_store(settings, None)
+        store = get_store(settings, None, preparation)
     except ApiError as e:
         collating = isinstance(e, UnavailableError)
         return DatasetInfo(store=name, available=False, message=e.message, collating=collating)

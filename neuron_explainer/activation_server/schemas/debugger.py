@@ -28,6 +28,7 @@ from neuron_explainer.activation_server.schemas.base import (
 )
 from neuron_explainer.activations.logit_lens import ComponentKind
 from neuron_explainer.activations.nodes import FAMILIES, SELECTIONS, FamilyName, Selection
+from neuron_explainer.activations.tables import Pin
 from neuron_explainer.activations.tracing import TraceKind
 
 
@@ -114,7 +115,10 @@ class NodeValues(Schema):
 
 
 class NodeValueSides(Schema):
-    left: NodeValues
+    """A run without the node (a token of the other prompt only: prompts of different lengths)
+    has null, and so has diff."""
+
+    left: NodeValues | None
     right: NodeValues | None = None
     diff: NodeValues | None = None
 
@@ -132,9 +136,14 @@ class NodeTokens(Schema):
 
 
 class NodeRow(Schema):
+    """A node of the table. Its positions are the prompt's; for a node of the right run alone
+    (values.left null) the compare prompt's. Pinned nodes (`pins`: ablated node by node, or
+    traced) come first, listed whatever their values; a node only pinned has no `rankedBy`."""
+
     node: NodeOut
     values: NodeValueSides
     ranked_by: list[str]
+    pins: list[Pin]
     tokens: NodeTokens
 
 
@@ -169,6 +178,9 @@ class FloatSides(Schema):
 
 
 class FloatListSides(Schema):
+    """Per token: left and right on each prompt's own tokens, diff on the left's (null where a
+    left token has no pair in the compare prompt)."""
+
     left: list[Num]
     right: list[Num] | None = None
     diff: list[Num] | None = None
@@ -186,11 +198,22 @@ class Verification(Schema):
     pearson: Num
 
 
+class TokenAlignment(Schema):
+    """How the tokens of the two runs pair up: right-aligned, right index = left index +
+    offset (0 for prompts of one length); per token of each run, its pair in the other, or
+    null."""
+
+    offset: int
+    left_to_right: list[int | None]
+    right_to_left: list[int | None]
+
+
 class DebuggerResult(Schema):
     tokens: IdSides
     token_strings: StringSides
-    position: int
+    position: int  # of the prompt; the compare prompt's is position + alignment.offset
     right_run: Literal["prompt", "baseline"] | None
+    alignment: TokenAlignment | None  # with two runs
     logit_diff: FloatSides
     objective_value: FloatSides
     top_logits: LogitSides
