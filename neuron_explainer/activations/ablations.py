@@ -188,6 +188,28 @@ class Ablation:
         site = neuron_site(layer) if part == "mlp" else f"blocks.{layer}.attn.hook_z"
         return cls(site, token, None, None, value, constant)
 
+    def target_node(self) -> Node | None:
+        """The one node of the node table this ablation replaces: a token's embedding, a neuron
+        or latent at one token, a head pair. None when it replaces many nodes (a token or an
+        index left null: every token, every neuron of a layer) or no node (attention's hook_z,
+        MLP pre-activations). The node table pins these nodes, so an ablation of a whole site
+        pins nothing: it would pin every node of the site."""
+        layout = site_layout(self.site)
+        if self.token is None or (layout.index_axis is not None and self.index is None):
+            return None
+        if self.site == EMBED_SITE:
+            return Node.embedding(self.token)
+        assert self.index is not None  # checked above: every other node site has an index
+        if self.site.endswith(LATENT_SUFFIX):
+            return Node("latent", self.site, self.token, self.index)
+        if self.site.endswith("mlp.hook_post"):
+            return Node("neuron", self.site, self.token, self.index)
+        if self.site.endswith("attn.hook_pattern"):
+            if self.key_token is None or self.key_token > self.token:
+                return None  # every key of the query, or no pair (a key after its query)
+            return Node("head", self.site, self.token, self.index, self.key_token)
+        return None
+
     def selection(self, shape: tuple[int, ...]) -> tuple[int | slice, ...]:
         """The index into one row's activation of this shape; checks bounds."""
         layout = site_layout(self.site)

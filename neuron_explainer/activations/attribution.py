@@ -8,7 +8,13 @@ families (`metrics`); the node table lists the top and bottom k per metric (`tab
 Two runs (left and right) go through the same batched pass: a second prompt of the same token
 count (`compare_prompt`), or, when the request has ablations and no second prompt, the ablated
 prompt (left) against the unablated baseline (right). Ablations apply to the left run only.
-Differences are left - right.
+Differences are left - right. A compare prompt of another token count is right-aligned with the
+prompt (`alignment`): the two run in separate passes, each at its own explained position, and
+nodes at tokens of one prompt only are listed with one side.
+
+The nodes the request ablates (node by node, `Ablation.target_node`) and the node it traces are
+pinned: listed first with their values whatever the ranking (`tables`), and measured even when
+their family is not requested (their site is then measured but not ranked).
 
 The quantity whose gradient is taken is pluggable (`AttributionRequest.objective`, see
 `direction.Objective`); by default it is the logit difference of the targets and distractors.
@@ -20,27 +26,42 @@ table lists only nodes upstream of it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import torch
 from jaxtyping import Int
 from torch import Tensor
 
-from neuron_explainer.activations.ablations import Ablation, ablation_hooks, resolve_ablations
+from neuron_explainer.activations.ablations import (
+    Ablation,
+    ResolvedAblation,
+    ablation_hooks,
+    resolve_ablations,
+)
+from neuron_explainer.activations.alignment import Alignment, aligned_token_sums, select_aligned
 from neuron_explainer.activations.direction import LogitDifference, Objective, resolve_tokens
 from neuron_explainer.activations.forward import GradientPass, run_with_gradients
-from neuron_explainer.activations.metrics import SiteMetrics, get_family
-from neuron_explainer.activations.nodes import SELECTIONS, Node, Selection
+from neuron_explainer.activations.metrics import SiteMetrics, get_family, selects
+from neuron_explainer.activations.nodes import SELECTIONS, Node, NodeSite, Selection
 from neuron_explainer.activations.tables import (
+    ListedNode,
+    NodeSides,
     NodeValues,
+    Pin,
     RankOn,
     Sides,
     select_nodes,
     token_sums,
 )
 from neuron_explainer.activations.traced_quantities import TracedQuantity
-from neuron_explainer.activations.tracing import Trace, trace_objective, traced_metrics
+from neuron_explainer.activations.tracing import (
+    Trace,
+    shift_trace,
+    trace_objective,
+    traced_metrics,
+    traced_node,
+)
 from neuron_explainer.activations.verification import Verification, verify_by_ablation
 from neuron_explainer.activations.vocab import (
     NodeTokens,
@@ -77,24 +98,44 @@ class AttributionRequest:
 
 @dataclass(frozen=True)
 class NodeRow:
-    node: Node
-    values: Sides[NodeValues]
-    ranked_by: tuple[str, ...]
+    node: Node  # in the left prompt's positions; a node of the right run alone: the right's
+    values: NodeSides
+    ranked_by: tuple[str, ...]  # the rankings that list it; () for a node only pinned
     tokens: NodeTokens
+    pins: tuple[Pin, ...] = ()
 
 
 @dataclass(frozen=True)
 class AttributionResult:
     tokens: Sides[list[int]]  # diff is None
     token_strings: Sides[list[str]]
-    position: int
+    position: int  # of the left prompt; the right's is position + alignment.offset
     right_run: Literal["prompt", "baseline"] | None
+    alignment: Alignment | None  # with two runs: which tokens of the prompts pair up
     logit_diff: Sides[float]
     objective_value: Sides[float]
     top_logits: Sides[list[TokenLogit]]
     nodes: list[NodeRow]
-    token_sums: dict[Selection, Sides[list[float]]]
+    token_sums: dict[Selection, Sides[list[float]]]  # diff on the left's tokens, NaN if unpaired
     verification: Verification | None
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One run's input: its tokens, explained position and objective."""
+
+    tokens: Int[Tensor, " pos"]
+    position: int
+    objective: Objective
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """Per run, its pass (batch 1); the node table; the token sums."""
+
+    passes: list[GradientPass]
+    listed: list[ListedNode]
+    token_sums: dict[Selection, Sides[list[float]]]
 
 
 def attribute(model: Transformer, request: AttributionRequest) -> AttributionResult:
@@ -104,60 +145,117 @@ def attribute(model: Transformer, request: AttributionRequest) -> AttributionRes
     _check_counts(request)
     left = encode_prompt(model, request.prompt)
     right, right_run = _right_run(model, request, left)
-    pos = left.shape[0]
-    position = resolve_position(request.position, pos)
+    sides = [left] if right is None else [left, right]
+    alignment = None if right is None else Alignment(left.shape[0], right.shape[0])
+    positions = [resolve_position(request.position, left.shape[0])]
+    if alignment is not None:
+        positions.append(alignment.right_position(positions[0]))
     targets = resolve_tokens(model, request.targets, "Target")
     distractors = resolve_tokens(model, request.distractors, "Distractor")
-    logit_diff = LogitDifference(targets, distractors, position)
-    objective = _objective(model, request, logit_diff, pos)
+    logit_diffs = [LogitDifference(targets, distractors, p) for p in positions]
+    objectives = _objectives(model, request, logit_diffs, [r.shape[0] for r in sides])
+    runs = [_Run(*run) for run in zip(sides, positions, objectives, strict=True)]
 
     source = None
     if request.source_prompt is not None:
         source = encode_prompt(model, request.source_prompt)
         check_same_length(model, left, source, "source prompt")
     resolved = resolve_ablations(model, left, request.ablations, source, request.means)
-    rows = [left] if right is None else [left, right]
-    hooks = ablation_hooks([resolved] + [[] for _ in rows[1:]])
-
-    run, site_metrics = compute_metrics(
-        model, torch.stack(rows), objective, request.families, hooks, position
-    )
-
-    listed = select_nodes(site_metrics, request.k, request.rank_on)
-    tables = node_token_tables(
-        model, [n.node for n in listed], left, run.cache, request.n_vocab_tokens
-    )
+    pins = _pins(model, request, left.shape[0])
+    if alignment is None or alignment.offset == 0:
+        measured = _measure_together(model, request, runs, resolved, pins)
+    else:
+        measured = _measure_apart(model, request, runs, resolved, pins, alignment)
+    passes, listed = measured.passes, measured.listed
     verification = None
     if request.verify > 0:
-        chosen = sorted(listed, key=lambda n: -abs(n.values.left.total_effect))[: request.verify]
+        ranked = [n for n in listed if n.ranked_by and n.values.left is not None]
+        chosen = sorted(ranked, key=lambda n: -abs(_left(n).total_effect))[: request.verify]
         verification = verify_by_ablation(
             model,
             left,
             [n.node for n in chosen],
-            [n.values.left.total_effect for n in chosen],
-            objective,
+            [_left(n).total_effect for n in chosen],
+            objectives[0],
             resolved,
-            position,
+            positions[0],
         )
     n_logits = request.top_n_logits
+    tables = _token_tables(model, listed, sides, passes, request.n_vocab_tokens)
     return AttributionResult(
-        tokens=Sides(*(r.tolist() for r in rows)),
-        token_strings=Sides(*(token_strings(model, r.tolist()) for r in rows)),
-        position=position,
+        tokens=Sides(*(r.tolist() for r in sides)),
+        token_strings=Sides(*(token_strings(model, r.tolist()) for r in sides)),
+        position=positions[0],
         right_run=right_run,
-        logit_diff=_sides(logit_diff.value(run.logits, run.cache).tolist()),
-        objective_value=_sides(run.objective.tolist()),
+        alignment=alignment,
+        logit_diff=_sides(
+            [float(d.value(p.logits, p.cache)[0]) for d, p in zip(logit_diffs, passes, strict=True)]
+        ),
+        objective_value=_sides([float(p.objective[0]) for p in passes]),
         top_logits=Sides(
-            *(
-                next_token_logits(model, run.logits[i], n_logits, targets, distractors)
-                for i in range(len(rows))
-            )
+            *(next_token_logits(model, p.logits[0], n_logits, targets, distractors) for p in passes)
         ),
         nodes=[
-            NodeRow(n.node, n.values, n.ranked_by, t) for n, t in zip(listed, tables, strict=True)
+            NodeRow(n.node, n.values, n.ranked_by, t, n.pins)
+            for n, t in zip(listed, tables, strict=True)
         ],
-        token_sums=token_sums(site_metrics, list(dict.fromkeys(request.families)), len(rows), pos),
+        token_sums=measured.token_sums,
         verification=verification,
+    )
+
+
+def _measure_together(
+    model: Transformer,
+    request: AttributionRequest,
+    runs: list[_Run],
+    ablations: list[ResolvedAblation],
+    pins: dict[Node, list[Pin]],
+) -> _Measured:
+    """Runs of prompts of one length (one objective): one batched pass, a row per run."""
+    requested = list(dict.fromkeys(request.families))
+    hooks = ablation_hooks([ablations] + [[] for _ in runs[1:]])
+    first = runs[0]
+    run, site_metrics = compute_metrics(
+        model,
+        torch.stack([r.tokens for r in runs]),
+        first.objective,
+        _measured_families(requested, pins),
+        hooks,
+        first.position,
+    )
+    site_metrics = _ranked_sites(site_metrics, requested)
+    return _Measured(
+        passes=[_row(run, i) for i in range(len(runs))],
+        listed=select_nodes(site_metrics, request.k, request.rank_on, pins),
+        token_sums=token_sums(site_metrics, requested, len(runs), first.tokens.shape[0]),
+    )
+
+
+def _measure_apart(
+    model: Transformer,
+    request: AttributionRequest,
+    runs: list[_Run],
+    ablations: list[ResolvedAblation],
+    pins: dict[Node, list[Pin]],
+    alignment: Alignment,
+) -> _Measured:
+    """A prompt and a compare prompt of different lengths: a pass each, then aligned."""
+    requested = list(dict.fromkeys(request.families))
+    families = _measured_families(requested, pins)
+    passes, metrics, sums = [], [], []
+    for run, hooks in zip(runs, [ablation_hooks([ablations]), []], strict=True):
+        one, site_metrics = compute_metrics(
+            model, run.tokens[None], run.objective, families, hooks, run.position
+        )
+        site_metrics = _ranked_sites(site_metrics, requested)
+        passes.append(one)
+        metrics.append(site_metrics)
+        sums.append(token_sums(site_metrics, requested, 1, run.tokens.shape[0]))
+    left, right = metrics
+    return _Measured(
+        passes=passes,
+        listed=select_aligned(left, right, alignment, request.k, request.rank_on, pins),
+        token_sums=aligned_token_sums(sums[0], sums[1], alignment),
     )
 
 
@@ -218,26 +316,110 @@ def resolve_position(position: int, pos: int) -> int:
     return resolved
 
 
-def _objective(
-    model: Transformer, request: AttributionRequest, logit_diff: LogitDifference, pos: int
-) -> Objective:
+def _objectives(
+    model: Transformer,
+    request: AttributionRequest,
+    logit_diffs: list[LogitDifference],
+    lengths: list[int],
+) -> list[Objective]:
+    """The objective of each run (prompts of `lengths` tokens): the logit difference, a given
+    objective, or the traced quantity (on the right run, the trace moved to its paired tokens,
+    see `alignment`)."""
     if request.trace is None:
-        return request.objective if request.objective is not None else logit_diff
+        if request.objective is None:
+            return list[Objective](logit_diffs)
+        if len(set(lengths)) > 1:
+            raise ValueError(
+                f"The objective {request.objective.name!r} reads fixed positions, so it needs a "
+                "compare prompt of the prompt's token count"
+            )
+        return [request.objective] * len(lengths)
     if request.objective is not None:
         raise ValueError(
             "Give a trace or an objective, not both: a trace sets the objective to the traced "
             f"quantity, and the request also has objective {request.objective.name!r}"
         )
-    return trace_objective(model, request.trace, pos, logit_diff)
+    objectives: list[Objective] = [
+        trace_objective(model, request.trace, lengths[0], logit_diffs[0])
+    ]
+    for length, logit_diff in zip(lengths[1:], logit_diffs[1:], strict=True):
+        trace = shift_trace(request.trace, lengths[0], length - lengths[0])
+        objectives.append(trace_objective(model, trace, length, logit_diff))
+    return objectives
+
+
+def _pins(model: Transformer, request: AttributionRequest, pos: int) -> dict[Node, list[Pin]]:
+    """The nodes the request ablates one by one, and the node it traces."""
+    pins: dict[Node, list[Pin]] = {}
+    for ablation in request.ablations:
+        node = ablation.target_node()
+        if node is not None and "ablated" not in pins.get(node, []):
+            pins.setdefault(node, []).append("ablated")
+    if request.trace is not None:
+        pins.setdefault(traced_node(model, request.trace, pos), []).append("traced")
+    return pins
+
+
+def _measured_families(requested: list[Selection], pins: Mapping[Node, object]) -> list[Selection]:
+    """The requested families, and those of pinned nodes that none of them selects."""
+    extra: list[Selection] = [
+        node.family
+        for node in pins
+        if not any(selects(f, NodeSite(node.family, node.site)) for f in requested)
+    ]
+    return list(dict.fromkeys([*requested, *extra]))
+
+
+def _ranked_sites(metrics: list[SiteMetrics], requested: list[Selection]) -> list[SiteMetrics]:
+    """Sites measured only for a pinned node rank none of their nodes."""
+    return [
+        m
+        if any(selects(f, m.site) for f in requested)
+        else replace(m, valid=torch.zeros_like(m.valid))
+        for m in metrics
+    ]
+
+
+def _row(run: GradientPass, i: int) -> GradientPass:
+    """Row i of a batched pass, as a pass of batch 1 (its gradients are not kept)."""
+    return GradientPass(
+        logits=run.logits[i : i + 1],
+        objective=run.objective[i : i + 1],
+        cache={name: act[i : i + 1] for name, act in run.cache.items()},
+        grads={},
+    )
+
+
+def _token_tables(
+    model: Transformer,
+    listed: list[ListedNode],
+    sides: list[Tensor],
+    passes: list[GradientPass],
+    n: int,
+) -> list[NodeTokens]:
+    """The vocabulary tables of the listed nodes, each from the run it is a node of (the left,
+    or the right for a node of the right run alone)."""
+    on_right = [i for i, row in enumerate(listed) if row.values.left is None]
+    on_left = [i for i, row in enumerate(listed) if row.values.left is not None]
+    out: dict[int, NodeTokens] = {}
+    for members, side in ((on_left, 0), (on_right, 1)):
+        if members:
+            nodes = [listed[i].node for i in members]
+            tables = node_token_tables(model, nodes, sides[side], passes[side].cache, n)
+            out.update(zip(members, tables, strict=True))
+    return [out[i] for i in range(len(listed))]
+
+
+def _left(row: ListedNode) -> NodeValues:
+    assert row.values.left is not None  # the caller keeps rows of the left run
+    return row.values.left
 
 
 def _right_run(
     model: Transformer, request: AttributionRequest, left: Tensor
 ) -> tuple[Tensor | None, Literal["prompt", "baseline"] | None]:
     if request.compare_prompt is not None:
-        right = encode_prompt(model, request.compare_prompt)
-        check_same_length(model, left, right, "compare prompt")
-        return right, "prompt"
+        return encode_prompt(model, request.compare_prompt), "prompt"
     if request.ablations:
         return left, "baseline"
     if request.rank_on != "left":

@@ -33,7 +33,7 @@ from torch import Tensor
 from neuron_explainer.activations.attribution import PromptLike, encode_prompt, resolve_position
 from neuron_explainer.activations.direction import FINAL_SCALE, LogitDifference, resolve_tokens
 from neuron_explainer.activations.metrics import block
-from neuron_explainer.activations.vocab import token_strings
+from neuron_explainer.activations.vocab import vocabulary_strings
 from neuron_explainer.models.config import TransformerConfig
 from neuron_explainer.models.transformer import Transformer
 
@@ -217,7 +217,7 @@ def _top_tokens(
 ) -> tuple[LensToken, ...]:
     probs = logits.double().softmax(-1)
     values, ids = logits.topk(min(top_n, logits.shape[0]))
-    strings = token_strings(model, ids.tolist())
+    strings = vocabulary_strings(model, ids.tolist())
     return tuple(
         LensToken(int(i), s, float(v), float(probs[i]))
         for i, s, v in zip(ids.tolist(), strings, values.tolist(), strict=True)

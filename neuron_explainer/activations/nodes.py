@@ -152,6 +152,11 @@ class NodeSite:
     def sublayer(self) -> int:
         return write_sublayer(self.site)
 
+    @property
+    def token_axes(self) -> tuple[int, ...]:
+        """The axes of this site's layout that are token positions (heads: query and key)."""
+        return (1, 2) if self.family == "head" else (0,)
+
     def node(self, index: tuple[int, ...]) -> Node:
         """The node at `index` in this site's layout (see the module docstring)."""
         if self.family == "embedding":

@@ -4,11 +4,15 @@ Selection is vectorised per site (a top-k per site, then a top-k over the sites'
 Python only loops over sites, metrics and the listed nodes. Nodes whose metric is not finite
 (NaN: undefined) or that do not exist (`SiteMetrics.valid`) are never selected by that metric.
 Write magnitudes are norms: their bottom k would list dead nodes, so only their top k is taken.
+
+Pinned nodes (the nodes a request ablates, the node it traces) are listed first whatever their
+values: an ablated node's values are mostly zero and a traced node is downstream of its own
+quantity (not a valid node), so no ranking would list them, yet they are what the user acts on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
@@ -23,10 +27,11 @@ from neuron_explainer.activations.metrics import (
     get_family,
     selects,
 )
-from neuron_explainer.activations.nodes import Node, Selection
+from neuron_explainer.activations.nodes import Node, NodeSite, Selection
 
 T = TypeVar("T")
 RankOn = Literal["left", "right", "diff"]
+Pin = Literal["ablated", "traced"]  # why a node is pinned to the node table
 
 
 @dataclass(frozen=True)
@@ -47,10 +52,22 @@ class NodeValues:
 
 
 @dataclass(frozen=True)
+class NodeSides:
+    """A node's values in the left run, and where there are two runs, in the right run and
+    left - right. A run that has no such node (prompts of different lengths, see `alignment`)
+    has None, and so has the difference."""
+
+    left: NodeValues | None
+    right: NodeValues | None = None
+    diff: NodeValues | None = None
+
+
+@dataclass(frozen=True)
 class ListedNode:
     node: Node
-    values: Sides[NodeValues]
-    ranked_by: tuple[str, ...]  # e.g. ("total_effect:top", "activation:bottom")
+    values: NodeSides
+    ranked_by: tuple[str, ...]  # e.g. ("total_effect:top", "activation:bottom"); () if pinned only
+    pins: tuple[Pin, ...] = ()
 
 
 def ranking_view(site: SiteMetrics, metric: MetricName, rank_on: RankOn) -> Tensor:
@@ -67,10 +84,17 @@ def ranking_view(site: SiteMetrics, metric: MetricName, rank_on: RankOn) -> Tens
 
 
 def select_nodes(
-    sites: Sequence[SiteMetrics], k: int, rank_on: RankOn = "left"
+    sites: Sequence[SiteMetrics],
+    k: int,
+    rank_on: RankOn = "left",
+    pins: Mapping[Node, Sequence[Pin]] | None = None,
+    present: Sequence[Tensor] | None = None,
 ) -> list[ListedNode]:
     """Top k and bottom k nodes per metric across `sites`, each listed once with every metric,
-    ordered by the ranked total effect, largest first."""
+    ordered by the ranked total effect, largest first, after the pinned nodes (`pins`, in the
+    order given), which are listed whatever their values and validity. `present` (per site,
+    [batch, *nodes]) says where a run has a node; a run without it gets None (default: every
+    run has every node)."""
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     # Flat indices of each site's nodes (None: every entry of the layout is one).
@@ -83,8 +107,34 @@ def select_nodes(
         ):
             for site_i, flat in chosen:
                 reasons.setdefault((site_i, flat), []).append(f"{metric}:{direction}")
-    listed = _gather(sites, reasons, rank_on)
-    return sorted(listed, key=lambda n: -_rank_value(n, rank_on))
+    pinned = _locate(sites, pins or {})
+    listed = _gather(sites, reasons, pinned, present)
+    order = {key: i for i, key in enumerate(pinned)}  # pinned first, in the order given
+
+    def sort_key(item: tuple[tuple[int, int], ListedNode]) -> tuple[int, float]:
+        key, node = item
+        return order.get(key, len(order)), -_rank_value(node, rank_on)
+
+    return [node for _, node in sorted(listed, key=sort_key)]
+
+
+def _locate(
+    sites: Sequence[SiteMetrics], pins: Mapping[Node, Sequence[Pin]]
+) -> dict[tuple[int, int], tuple[Pin, ...]]:
+    """(site index, flat node index) of each pinned node."""
+    where = {NodeSite(s.site.family, s.site.site): i for i, s in enumerate(sites)}
+    out = {}
+    for node, why in pins.items():
+        site = NodeSite(node.family, node.site)
+        if site not in where:
+            raise ValueError(f"Pinned node {node.id} is at a site that was not measured")
+        flat = 0
+        for i, n in zip(site.index(node), sites[where[site]].valid.shape, strict=True):
+            if not 0 <= i < n:
+                raise ValueError(f"Pinned node {node.id} is outside its site's nodes")
+            flat = flat * n + i
+        out[(where[site], flat)] = tuple(why)
+    return out
 
 
 def _extremes(
@@ -147,42 +197,55 @@ def _best(
 
 
 def _gather(
-    sites: Sequence[SiteMetrics], reasons: dict[tuple[int, int], list[str]], rank_on: RankOn
-) -> list[ListedNode]:
+    sites: Sequence[SiteMetrics],
+    reasons: Mapping[tuple[int, int], Sequence[str]],
+    pinned: Mapping[tuple[int, int], tuple[Pin, ...]],
+    present: Sequence[Tensor] | None,
+) -> list[tuple[tuple[int, int], ListedNode]]:
     listed = []
     for site_i, site in enumerate(sites):
-        flats = [flat for (s, flat) in reasons if s == site_i]
+        flats = list(dict.fromkeys(f for (s, f) in [*reasons, *pinned] if s == site_i))
         if not flats:
             continue
         idx = torch.tensor(flats, dtype=torch.long)
         shape = site.valid.shape
         per_metric = {m: site.get(m).flatten(1)[:, idx].tolist() for m in METRICS}  # [batch][n]
+        here = None if present is None else present[site_i].flatten(1)[:, idx].tolist()
         batch = site.activation.shape[0]
         for j, flat in enumerate(flats):
-            rows = [NodeValues(*(per_metric[m][r][j] for m in METRICS)) for r in range(batch)]
+            rows = [
+                NodeValues(*(per_metric[m][r][j] for m in METRICS))
+                if here is None or here[r][j]
+                else None
+                for r in range(batch)
+            ]
             index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), shape))
-            listed.append(
-                ListedNode(
-                    node=site.site.node(index),
-                    values=_sides(rows),
-                    ranked_by=tuple(reasons[(site_i, flat)]),
-                )
+            key = (site_i, flat)
+            node = ListedNode(
+                node=site.site.node(index),
+                values=_sides(rows),
+                ranked_by=tuple(reasons.get(key, ())),
+                pins=pinned.get(key, ()),
             )
+            listed.append((key, node))
     return listed
 
 
-def _sides(rows: list[NodeValues]) -> Sides[NodeValues]:
+def _sides(rows: list[NodeValues | None]) -> NodeSides:
     if len(rows) == 1:
-        return Sides(rows[0])
+        return NodeSides(rows[0])
     left, right = rows[0], rows[1]
+    if left is None or right is None:
+        return NodeSides(left, right)
     diff = NodeValues(*(getattr(left, m) - getattr(right, m) for m in METRICS))
-    return Sides(left, right, diff)
+    return NodeSides(left, right, diff)
 
 
 def _rank_value(listed: ListedNode, rank_on: RankOn) -> float:
-    values = getattr(listed.values, rank_on)
-    assert values is not None
-    total: float = values.total_effect
+    values: NodeValues | None = getattr(listed.values, rank_on)
+    if values is None:  # a run without the node, or pinned in a single run ranked on "right"
+        return float("-inf")
+    total = values.total_effect
     return total if total == total else float("-inf")  # NaN last
 
 

@@ -34,8 +34,10 @@ activation times the traced quantity's gradient with respect to it.
 
 Nodes downstream of the traced quantity (firing after it in the forward pass, `forward_order`, or
 at a later token than its reads) cannot change it: their total effect is zero by causality, their
-direct effect is set to zero, and they are not valid nodes of the node table, which so lists
-upstream nodes only. Their activations and write magnitudes stay as computed.
+direct effect is set to zero, and they are not valid nodes of the node table, which so ranks
+upstream nodes only. Their activations and write magnitudes stay as computed. The traced node
+itself is downstream of its own quantity; the node table pins it (`traced_node`). With a compare
+prompt of another length, the right run traces the paired tokens (`shift_trace`, `alignment`).
 
 Verification by real ablation measures the traced quantity's real change, without stop-gradients
 (for head_value: with the pattern and the downstream gradient of the ablated run).
@@ -162,6 +164,42 @@ def trace_objective(
     """The objective of `trace` on a prompt of `pos` tokens; checks layers, indices and tokens
     against the model and the prompt. `logit_difference` is head_value's default downstream."""
     return _BUILDERS[trace.kind](model, trace, pos, logit_difference)
+
+
+def traced_node(model: Transformer, trace: Trace, pos: int) -> Node:
+    """The node whose quantity `trace` traces, on a prompt of `pos` tokens (checked by
+    `trace_objective` first). The node table pins it: it is downstream of its own quantity, so
+    it is never ranked, but its values are what the trace explains."""
+    token = _token(trace.token, pos, "token")
+    if trace.kind == "latent_pre":
+        assert trace.site is not None  # checked by Trace
+        return Node.latent(trace.site, token, trace.index)
+    layer = _layer(model, trace)
+    if trace.kind == "neuron_pre":
+        return Node.neuron(layer, token, trace.index)
+    assert trace.key_token is not None  # checked by Trace
+    return Node.head(layer, trace.index, token, _token(trace.key_token, pos, "key token"))
+
+
+def shift_trace(trace: Trace, pos: int, offset: int) -> Trace:
+    """`trace` (on a prompt of `pos` tokens) moved to a second prompt whose token i + offset
+    pairs with its token i (`alignment`): its tokens, and its downstream quantity's, resolved
+    and shifted; a token with no pair in the second prompt is an error."""
+
+    def shifted(token: int, what: str) -> int:
+        resolved = _token(token, pos, what)
+        if resolved + offset < 0:
+            raise ValueError(
+                f"The traced {what} {token} (token {resolved} of the prompt) has no paired "
+                f"token in the compare prompt, which is {-offset} tokens shorter: the prompts "
+                f"are right-aligned, so the compare prompt starts at the prompt's token "
+                f"{-offset}. Trace a later token, or lengthen the compare prompt"
+            )
+        return resolved + offset
+
+    key = None if trace.key_token is None else shifted(trace.key_token, "key token")
+    downstream = None if trace.downstream is None else shift_trace(trace.downstream, pos, offset)
+    return replace(trace, token=shifted(trace.token, "token"), key_token=key, downstream=downstream)
 
 
 def _in_range(value: int, high: int, what: str) -> int:

@@ -26,6 +26,7 @@ from torch import Tensor
 from neuron_explainer.activations.metrics import block, latent_write_directions, mlp
 from neuron_explainer.activations.nodes import LATENT_SUFFIX, Node
 from neuron_explainer.models.sae_splice import spliced_saes
+from neuron_explainer.models.token_text import text_strings
 from neuron_explainer.models.transformer import Transformer
 
 CHUNK = 256  # nodes per [chunk, d_vocab] score matrix
@@ -56,10 +57,32 @@ class NodeTokens:
 
 
 def token_strings(model: Transformer, ids: Sequence[int]) -> list[str]:
-    """Display strings of tokens; `<id>` when the model has no tokenizer."""
+    """Display strings of the consecutive tokens of one text (a prompt, a sample), so that a
+    character split over byte-level tokens reads whole (`text_strings`); `<id>` when the model
+    has no tokenizer. For tokens that are not one text (top logits), `vocabulary_strings`."""
+    if model.tokenizer is None:
+        return [f"<{int(i)}>" for i in ids]
+    tokenizer = model.tokenizer
+    return text_strings([tokenizer.decode_bytes([int(i)]) for i in ids])
+
+
+def vocabulary_strings(model: Transformer, ids: Sequence[int]) -> list[str]:
+    """Display strings of unrelated tokens, each on its own: a byte that is not a whole
+    character is escaped (e.g. '\\xe2'); `<id>` when the model has no tokenizer."""
     if model.tokenizer is None:
         return [f"<{int(i)}>" for i in ids]
     return model.tokenizer.token_strings([int(i) for i in ids])
+
+
+def first_token_hint(model: Transformer, ids: Sequence[int]) -> str:
+    """What to give instead of a text of several tokens (`ids`): the first token's text when
+    typing it gives that token, else its id (a token that is part of a character, such as the
+    first byte of an emoji, has no text to type)."""
+    [first] = vocabulary_strings(model, ids[:1])
+    tokenizer = model.tokenizer
+    if tokenizer is not None and tokenizer.encode(first) == [int(ids[0])]:
+        return repr(first)
+    return f"the id {int(ids[0])} (its first token, part of a character)"
 
 
 def next_token_logits(
@@ -76,7 +99,7 @@ def next_token_logits(
     rank[order] = torch.arange(order.numel(), device=order.device)
     shown = order[:n].tolist()
     shown += [t for t in [*targets, *distractors] if t not in shown]
-    strings = token_strings(model, shown)
+    strings = vocabulary_strings(model, shown)
     roles: dict[int, Literal["target", "distractor"]] = {d: "distractor" for d in distractors}
     roles.update({t: "target" for t in targets})
     return [
@@ -120,7 +143,7 @@ def _top(
     for row_values, row_ids, defined in zip(
         values.tolist(), ids.tolist(), values.isfinite().all(-1).tolist(), strict=True
     ):
-        strings = token_strings(model, row_ids)
+        strings = vocabulary_strings(model, row_ids)
         out.append(
             [TokenScore(t, s, v) for t, s, v in zip(row_ids, strings, row_values, strict=True)]
             if defined

@@ -60,6 +60,11 @@ describe("debugger", () => {
     expect(page.url()).toContain("ablate=");
     await expect(page.getByTestId("interventions").textContent()).resolves.toContain("Ablated");
     expect(topId).not.toBeNull();
+    // The ablated node has nothing left to rank it by, yet stays listed: pinned, first.
+    const first = (await nodeRows(page)).first();
+    expect(await first.getAttribute("data-node-id")).toBe(topId);
+    expect(await first.getAttribute("class")).toContain("pinned");
+    await expect(first.getByTestId("pin").textContent()).resolves.toContain("ablated");
     expect(errors).toEqual([]);
   });
 
@@ -87,8 +92,21 @@ describe("debugger", () => {
     await settled(page);
     await page.getByLabel("Filter").fill("-embedding");
     await page.waitForURL(/filter=-embedding/);
+    // The URL changes before the filtered table renders: wait for the rows, not the URL.
+    const readIds = () => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-node-id")));
+    // (a pinned row, the ablated node, stays whatever the filter)
+    const unfiltered = () =>
+      rows.evaluateAll(
+        (trs) =>
+          trs.filter(
+            (tr) =>
+              tr.getAttribute("data-node-id")?.startsWith("embedding:") === true &&
+              !tr.classList.contains("pinned"),
+          ).length,
+      );
+    await expect.poll(unfiltered).toBe(0);
     const url = page.url();
-    const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-node-id")));
+    const ids = await readIds();
     const left = await logitDiff(page, "left");
 
     await page.reload();
@@ -114,6 +132,27 @@ describe("debugger", () => {
     await page.getByTestId("logit-diff-right").waitFor({ timeout: RUN_TIMEOUT });
     const headers = page.getByRole("table", { name: "Node table" }).getByRole("columnheader");
     expect(await headers.allTextContents()).toEqual(expect.arrayContaining(["left", "diff", "right"]));
+    expect(errors).toEqual([]);
+  });
+
+  it("compares a prompt of another token count, right-aligned", async () => {
+    const { page, baseUrl, errors } = session();
+    await openFirstInvestigation(page, baseUrl);
+    await nodeRows(page);
+    const prompt = await page.getByLabel("Prompt", { exact: true }).inputValue();
+    await page.getByLabel("Compare with a second prompt (right run)").check();
+    // the first word dropped: a second prompt with fewer tokens
+    await page.getByLabel("Second prompt", { exact: true }).fill(prompt.replace(/^\S+\s*/, ""));
+    await page.getByRole("button", { name: "Run" }).click();
+    await page.waitForURL(/compare=/);
+    const answer = page.locator('[data-testid="token-pairs"], [role="alert"]').first();
+    await answer.waitFor({ timeout: RUN_TIMEOUT });
+    expect(await page.getByRole("alert").allTextContents()).toEqual([]);
+    await settled(page);
+    const pairs = page.getByTestId("token-pairs");
+    expect(await pairs.locator("td.unpaired").count()).toBeGreaterThan(0);
+    expect(await (await nodeRows(page)).count()).toBeGreaterThan(0);
+    expect(await logitDiff(page, "right")).not.toBeNaN();
     expect(errors).toEqual([]);
   });
 

@@ -18,6 +18,7 @@ from neuron_explainer.activations import (
     DirectRead,
     LogitDifference,
     Node,
+    Trace,
     attribute,
 )
 from neuron_explainer.activations.attribution import compute_metrics
@@ -152,12 +153,37 @@ def test_two_prompts_in_one_batch_equal_two_single_runs() -> None:
         assert sums.right == pytest.approx(single.token_sums[family].left, abs=EXACT_ATOL)
 
 
-def test_prompts_of_different_lengths_show_both_tokenizations() -> None:
+def test_ablated_and_traced_nodes_are_pinned_to_the_table() -> None:
+    """An ablated node has little left to rank it by, a traced node is downstream of its own
+    quantity: both are listed first all the same, with the values of both runs."""
     model = model64()
-    with pytest.raises(ValueError, match=r"prompt has 3: \['a', 'b', 'c'\].*2: \['x', 'y'\]"):
-        attribute(
-            model, request(prompt="abc", compare_prompt="xy", targets=["a"], distractors=["b"])
-        )
+    node = Node.neuron(0, 3, 5)
+    ablated = attribute(model, request(ablations=[Ablation.node(node)], families=["neuron"], k=1))
+    pinned, *ranked = ablated.nodes
+    assert pinned.node == node and pinned.pins == ("ablated",)
+    assert pinned.values.left.activation == 0 and pinned.values.left.total_effect == 0
+    baseline = metrics_of(model, PROMPT)
+    for metric in METRICS:
+        assert same(getattr(pinned.values.right, metric), value_at(baseline, node, metric))
+    assert ranked and not any(r.pins for r in ranked)
+    # A node of a family the request does not list is measured for its pin, but not ranked.
+    heads = attribute(model, request(ablations=[Ablation.node(node)], families=["head"], k=1))
+    assert heads.nodes[0].node == node and heads.nodes[0].ranked_by == ()
+    assert {r.node.family for r in heads.nodes[1:]} == {"head"}
+    # Ablations of many nodes (a whole layer at a token, a neuron at every token) pin nothing.
+    many = [Ablation.layer(0, "mlp", 3), Ablation.neuron(1, None, 2), Ablation.head(1, 2, 6)]
+    assert not any(r.pins for r in attribute(model, request(ablations=many, k=1)).nodes)
+
+    trace = Trace.neuron(1, 6, 7)
+    traced = attribute(model, request(trace=trace, families=["neuron"], k=1))
+    pinned = traced.nodes[0]
+    assert pinned.node == Node.neuron(1, 6, 7) and pinned.pins == ("traced",)
+    assert pinned.ranked_by == ()  # downstream of its pre-activation: never ranked
+    assert same(pinned.values.left.activation, value_at(baseline, pinned.node, "activation"))
+    both = attribute(
+        model, request(trace=trace, ablations=[Ablation.node(pinned.node)], families=["neuron"])
+    )
+    assert both.nodes[0].pins == ("ablated", "traced")
 
 
 def test_ablated_against_baseline() -> None:

@@ -365,8 +365,10 @@ def test_downstream_nodes_have_no_effect_and_are_not_listed(model: Transformer) 
     )
     assert edited_value(model, case, NEURONS0, (3, 11)) == 0.0
     result = attribute(model, AttributionRequest(PROMPT, [TARGET], [DISTRACTOR], trace=trace, k=20))
-    assert result.nodes and all(r.node.token <= 3 for r in result.nodes)
-    assert {r.node.site for r in result.nodes} <= upstream_sites
+    pinned, *ranked = result.nodes  # the traced node, pinned first, then upstream nodes only
+    assert pinned.pins == ("traced",) and pinned.ranked_by == ()
+    assert ranked and all(r.node.token <= 3 and not r.pins for r in ranked)
+    assert {r.node.site for r in ranked} <= upstream_sites
     # An autoencoder's latents come after its own pre-activations, whatever their sublayer.
     _, _, metrics = engine(model, CASES["latent_pre_resid_mid"].trace)
     assert not bool(metrics[RESID_MID1].valid.any())
@@ -400,7 +402,9 @@ def test_attribute_with_a_trace(model: Transformer) -> None:
     assert abs(result.objective_value.right - float(both[1])) <= EXACT_ATOL  # type: ignore[operator]
     logits = model(TOKENS).detach()
     assert abs(result.logit_diff.left - float(logit_diff(logits)[0])) <= EXACT_ATOL
-    assert all(r.node.token <= 5 and r.node.layer in (0, None) for r in result.nodes)
+    pinned, *ranked = result.nodes
+    assert pinned.node == Node.head(1, 2, 5, 3) and pinned.pins == ("traced",)
+    assert all(r.node.token <= 5 and r.node.layer in (0, None) for r in ranked)
     assert Trace.of_node(Node.head(1, 2, 5, 3), "qk") == trace
     assert Trace.of_node(Node.neuron(1, 5, 7)) == Trace.neuron(1, 5, 7)
     assert Trace.of_node(Node.latent("blocks.0.hook_attn_out", 4, 2)) == Trace.latent(
@@ -420,7 +424,10 @@ def test_a_trace_has_a_gradient_when_the_weights_are_frozen() -> None:
     )
     expected = float((q[0, 5, 1] * k[0, 2, 1]).sum()) / math.sqrt(model.cfg.d_head)
     assert abs(result.objective_value.left - expected) <= EXACT_ATOL
-    assert result.nodes == []  # every head comes after layer 0's queries
+    # Every head comes after layer 0's queries: the traced pair, pinned, is the only row.
+    assert [(r.node, r.pins, r.ranked_by) for r in result.nodes] == [
+        (Node.head(0, 1, 5, 2), ("traced",), ())
+    ]
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,6 @@
-import type { DebuggerState } from "../lib/urlState";
+import { useModelInfo } from "../api/hooks";
+import type { AttnChoice, DebuggerState, MlpChoice } from "../lib/urlState";
+import { familyChoices } from "./families";
 
 interface Option<T extends string> {
   value: T;
@@ -27,29 +29,34 @@ function Segmented<T extends string>(props: {
   );
 }
 
+const MLP_LABELS: Record<MlpChoice, string> = { neurons: "neurons", latents: "MLP latents" };
+const ATTN_LABELS: Record<AttnChoice, string> = { heads: "heads", latents: "attention latents" };
+
 /** Which node families the table lists: neurons or MLP latents, heads or attention latents,
- * and the token embeddings. */
+ * and the token embeddings. Only the families the model has are offered (an attention-only
+ * model has no neurons; latents need an autoencoder at such a site), and a toggle with one
+ * choice is no toggle. Nothing is offered until the model's description has arrived. */
 export function FamilyToggles({ state, update }: { state: DebuggerState; update: (c: Partial<DebuggerState>) => void }) {
+  const info = useModelInfo().data;
+  const choices = info === undefined ? { mlp: [], attn: [] } : familyChoices(info);
   return (
     <>
-      <Segmented
-        label="MLP nodes"
-        value={state.mlp}
-        options={[
-          { value: "neurons", label: "neurons" },
-          { value: "latents", label: "MLP latents" },
-        ]}
-        onChange={(mlp) => update({ mlp })}
-      />
-      <Segmented
-        label="Attention nodes"
-        value={state.attn}
-        options={[
-          { value: "heads", label: "heads" },
-          { value: "latents", label: "attention latents" },
-        ]}
-        onChange={(attn) => update({ attn })}
-      />
+      {choices.mlp.length > 1 && (
+        <Segmented
+          label="MLP nodes"
+          value={state.mlp}
+          options={choices.mlp.map((value) => ({ value, label: MLP_LABELS[value] }))}
+          onChange={(mlp) => update({ mlp })}
+        />
+      )}
+      {choices.attn.length > 1 && (
+        <Segmented
+          label="Attention nodes"
+          value={state.attn}
+          options={choices.attn.map((value) => ({ value, label: ATTN_LABELS[value] }))}
+          onChange={(attn) => update({ attn })}
+        />
+      )}
       <input
         id="emb-toggle"
         type="checkbox"

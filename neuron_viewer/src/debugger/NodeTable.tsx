@@ -1,5 +1,7 @@
 /** The node table: the top and bottom k nodes per metric, sortable, filterable, with colour-
- * scaled cells; in two-run mode each metric shows left, diff (left - right) and right. */
+ * scaled cells; in two-run mode each metric shows left, diff (left - right) and right. Pinned
+ * nodes (ablated, traced) come first; with prompts of different lengths a node at a token of
+ * one prompt alone has one side. */
 import { useMemo } from "react";
 import { METRICS, METRIC_HELP, METRIC_LABELS, type Metric, type Side } from "../lib/metrics";
 import { columnScale, filterNodes, sortNodes } from "../lib/nodeTable";
@@ -112,7 +114,7 @@ export function NodeTable({ rows, sides, state, update, actions }: Props) {
           </thead>
           <tbody>
             {shown.map((row) => (
-              <NodeTableRow key={row.id} row={row} sides={sides} scales={scales} state={state} actions={actions} />
+              <NodeTableRow key={row.key} row={row} sides={sides} scales={scales} state={state} actions={actions} />
             ))}
             {shown.length === 0 && (
               <tr>

@@ -19,14 +19,30 @@ interface Props {
   actions: NodeActions;
 }
 
+const ONLY_TEXT = {
+  left: ["left only", "This token has no pair in the second prompt: the node is in the left run alone"],
+  right: ["right only", "A node of the second prompt alone (its positions are that prompt's): it has no pair in the left run"],
+} as const;
+
+/** The pin marker of an ablated or traced node, which the table lists whatever its values. */
+function PinMarker({ pins }: { pins: DebuggerTableNode["pins"] }) {
+  if (pins.length === 0) return null;
+  return (
+    <span className="muted small" data-testid="pin" title="Pinned: listed first whatever its values">
+      {" "}pinned: {pins.join(", ")}
+    </span>
+  );
+}
+
 export function NodeTableRow({ row, sides, scales, state, actions }: Props) {
   const parsed = parseNodeId(row.id);
   const component = parsed === null ? null : componentOf(parsed);
-  const ablated = state.ablations.some((a) => a.nodeId === row.id);
-  const traced = state.trace?.nodeId === row.id;
-  const kinds = traceKinds(row.row.node.family);
+  const ablated = row.pins.includes("ablated") || state.ablations.some((a) => a.nodeId === row.id);
+  // A trace is followed in both runs: a node at a token of one prompt alone cannot be traced.
+  const kinds = row.only === undefined ? traceKinds(row.row.node.family) : [];
+  const classes = [row.pinned ? "pinned" : "", row.only ? "one-sided" : ""].filter((c) => c !== "");
   return (
-    <tr className={ablated || traced ? "pinned" : undefined} data-node-id={row.id}>
+    <tr className={classes.length > 0 ? classes.join(" ") : undefined} data-node-id={row.id} data-runs={row.only ?? "both"}>
       <td className="name" title={nodeTooltip(row.row)}>
         {component === null ? (
           <span className="mono">{row.name}</span>
@@ -35,8 +51,16 @@ export function NodeTableRow({ row, sides, scales, state, actions }: Props) {
             {row.name}
           </Link>
         )}
+        <PinMarker pins={row.pins} />
       </td>
-      <td className="mono tokens">{row.tokens}</td>
+      <td className="mono tokens">
+        {row.tokens}
+        {row.only && (
+          <span className="muted small" title={ONLY_TEXT[row.only][1]}>
+            {" "}({ONLY_TEXT[row.only][0]})
+          </span>
+        )}
+      </td>
       {METRICS.flatMap((m) =>
         sides.map((s) => {
           const v = row.values[s]?.[m] ?? null;
@@ -57,10 +81,14 @@ export function NodeTableRow({ row, sides, scales, state, actions }: Props) {
           <button
             type="button"
             className="small"
-            disabled={ablated}
+            disabled={ablated || row.only === "right"}
             onClick={() => actions.ablate(row.id)}
             aria-label={`Ablate ${row.name} at ${row.tokens}`}
-            title="Ablate: set this node's activation to zero (a real intervention; left = ablated, right = baseline)"
+            title={
+              row.only === "right"
+                ? "Ablations apply to the prompt (left run); this node is in the second prompt alone"
+                : "Ablate: set this node's activation to zero (a real intervention; left = ablated, right = baseline)"
+            }
           >
             ablate
           </button>

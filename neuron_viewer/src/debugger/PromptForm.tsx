@@ -1,10 +1,12 @@
 /** The question: prompt, targets and distractors (with swap), an optional second prompt. The
- * text fields are drafts until Run; toggles and k apply at once. */
-import { useState, type SubmitEvent } from "react";
+ * text fields are a draft (debugger/draft.ts) until Run; toggles and k apply at once. */
+import type { Dispatch, SetStateAction, SubmitEvent } from "react";
 import { swapSides } from "../lib/tokenPreview";
-import { K_MAX, K_MIN, type DebuggerState } from "../lib/urlState";
-import { PromptPreview, useTokenCount } from "./PromptPreview";
+import type { DebuggerState } from "../lib/urlState";
+import { commitChange, isComplete, type Draft } from "./draft";
 import { FamilyToggles } from "./FamilyToggles";
+import { KInput } from "./KInput";
+import { PromptPreview, useTokenCount } from "./PromptPreview";
 import { TokenListInput } from "./TokenInput";
 
 const MAX_TOKENS_PER_SIDE = 16;
@@ -13,45 +15,14 @@ interface Props {
   state: DebuggerState;
   update: (change: Partial<DebuggerState>) => void;
   running: boolean;
+  draft: Draft;
+  setDraft: Dispatch<SetStateAction<Draft>>;
 }
 
-interface Draft {
-  prompt: string;
-  targets: string[];
-  distractors: string[];
-  comparePrompt: string | null;
-}
-
-function draftOf(state: DebuggerState): Draft {
-  const { prompt, targets, distractors, comparePrompt } = state;
-  return { prompt, targets, distractors, comparePrompt };
-}
-
-/** A new prompt invalidates node positions: ablations, trace, verification and the explained
- * position start over. */
-function commitChange(state: DebuggerState, draft: Draft): Partial<DebuggerState> {
-  const clean = {
-    ...draft,
-    targets: draft.targets.filter((t) => t !== ""),
-    distractors: draft.distractors.filter((d) => d !== ""),
-  };
-  if (clean.prompt === state.prompt && clean.comparePrompt === state.comparePrompt) return clean;
-  return { ...clean, ablations: [], trace: null, verify: 0, position: null };
-}
-
-export function PromptForm({ state, update, running }: Props) {
-  const [draft, setDraft] = useState<Draft>(() => draftOf(state));
+export function PromptForm({ state, update, running, draft, setDraft }: Props) {
   const promptTokens = useTokenCount(draft.prompt);
-  const compareTokens = useTokenCount(draft.comparePrompt ?? "");
-  // Two runs need the same token count; the server would refuse, so say it before asking.
-  const lengthsDiffer =
-    draft.comparePrompt !== null && promptTokens !== undefined && compareTokens !== undefined && promptTokens !== compareTokens;
   const set = (change: Partial<Draft>) => setDraft((d) => ({ ...d, ...change }));
-  const complete =
-    draft.prompt !== "" &&
-    draft.targets.some((t) => t !== "") &&
-    draft.distractors.some((d) => d !== "") &&
-    draft.comparePrompt !== "";
+  const complete = isComplete(draft);
 
   function submit(e: SubmitEvent) {
     e.preventDefault();
@@ -106,25 +77,14 @@ export function PromptForm({ state, update, running }: Props) {
             value={draft.comparePrompt}
             onChange={(e) => set({ comparePrompt: e.target.value })}
           />
-          <PromptPreview text={draft.comparePrompt} mustMatch={promptTokens} />
+          <PromptPreview text={draft.comparePrompt} pairWith={promptTokens} />
         </>
       )}
       <div className="row">
         <FamilyToggles state={state} update={update} />
-        <label htmlFor="k">top/bottom k</label>
-        <input
-          id="k"
-          type="number"
-          min={K_MIN}
-          max={K_MAX}
-          value={state.k}
-          onChange={(e) => {
-            const k = Number(e.target.value);
-            if (Number.isInteger(k) && k >= K_MIN && k <= K_MAX) update({ k });
-          }}
-        />
+        <KInput k={state.k} onChange={(k) => update({ k })} />
         <span className="spacer" />
-        <button type="submit" className="primary" disabled={!complete || lengthsDiffer || running}>
+        <button type="submit" className="primary" disabled={!complete || running}>
           {running ? "Running…" : "Run"}
         </button>
       </div>

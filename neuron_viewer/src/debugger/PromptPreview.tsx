@@ -2,9 +2,10 @@ import { useTokenize } from "../api/hooks";
 import { TokenStrip } from "../lib/TokenText";
 import { useDebounced } from "../lib/useDebounced";
 
-/** The tokens of a prompt as it is typed; `mustMatch` warns when a second prompt's token count
- * differs from the first's (two runs need the same length). */
-export function PromptPreview({ text, mustMatch }: { text: string; mustMatch?: number }) {
+/** The tokens of a prompt as it is typed; `pairWith` (the first prompt's token count) notes how
+ * a second prompt of another length pairs up with it: right-aligned, its last tokens with the
+ * first prompt's last. */
+export function PromptPreview({ text, pairWith }: { text: string; pairWith?: number }) {
   const settled = useDebounced(text, 300);
   const query = useTokenize(settled);
   if (settled === "") return null;
@@ -15,9 +16,11 @@ export function PromptPreview({ text, mustMatch }: { text: string; mustMatch?: n
     <div className="small">
       <span className="muted">{n} tokens: </span>
       <TokenStrip strings={query.data.strings} highlight={n - 1} />
-      {mustMatch !== undefined && mustMatch !== n && (
-        <p className="warn-text" role="alert">
-          The second prompt has {n} tokens, the prompt {mustMatch}: two runs need the same number.
+      {pairWith !== undefined && pairWith !== n && (
+        <p className="muted" data-testid="length-note">
+          The second prompt has {n} tokens, the prompt {pairWith}: they are right-aligned, so their last{" "}
+          {Math.min(n, pairWith)} tokens pair up and the first {Math.abs(n - pairWith)} of the{" "}
+          {n > pairWith ? "second prompt" : "prompt"} have no pair.
         </p>
       )}
     </div>

@@ -1,8 +1,11 @@
 /** Per family, the estimated total effects of its nodes summed per token (heads: per key
- * token), over the prompt's tokens. One colour scale for all rows, so families compare. */
+ * token), over the prompt's tokens. One colour scale for all rows, so families compare. With a
+ * second prompt, which tokens pair up (TokenPairs); the diff rows lie on the prompt's tokens,
+ * empty where a token has no pair. */
 import type { Schemas } from "../api/client";
 import { divergingColor, maxAbs } from "../lib/colorScale";
 import { TokenText } from "../lib/TokenText";
+import { TokenPairs } from "./TokenPairs";
 
 const FAMILY_LABELS: Record<string, string> = {
   embedding: "embeddings",
@@ -29,6 +32,7 @@ export function TokenHeatmaps({ result, tracing }: { result: Schemas["DebuggerRe
         Estimated total effects summed over each family&apos;s nodes at each token; red raises{" "}
         {tracing ? "the traced quantity" : "the logit difference"}, blue lowers it. Hover a token for its value.
       </p>
+      <TokenPairs result={result} />
       {rows.map((r) => (
         <div key={r.key} className="heatmap-row example">
           <span className="label">{r.label}</span>

@@ -2,7 +2,7 @@
  * warning when it is not exactly one token. */
 import { useTokenize } from "../api/hooks";
 import { visibleToken } from "../lib/format";
-import { checkSingleToken, type PreviewToken } from "../lib/tokenPreview";
+import { checkSingleToken, suggestTarget, suggestionText, type PreviewToken } from "../lib/tokenPreview";
 import { useDebounced } from "../lib/useDebounced";
 
 const DEBOUNCE_MS = 250;
@@ -10,14 +10,17 @@ const DEBOUNCE_MS = 250;
 function TokenBadge({ text }: { text: string }) {
   const settled = useDebounced(text, DEBOUNCE_MS);
   const query = useTokenize(settled);
-  if (query.error) {
-    return <span className="token-badge none" role="alert">{query.error.message}</span>;
-  }
   const tokens: PreviewToken[] | undefined =
     settled !== text || query.data === undefined
       ? undefined
       : query.data.ids.map((id, i) => ({ id, text: query.data.strings[i] ?? "" }));
   const check = checkSingleToken(text, tokens);
+  // A text of several tokens: is its first token's text one token when typed? ("" asks nothing)
+  const candidate = check.status === "multi" ? (check.tokens[0]?.text ?? "") : "";
+  const retyped = useTokenize(candidate).data;
+  if (query.error) {
+    return <span className="token-badge none" role="alert">{query.error.message}</span>;
+  }
   switch (check.status) {
     case "empty":
       return null;
@@ -29,6 +32,17 @@ function TokenBadge({ text }: { text: string }) {
           ✓ <code>{visibleToken(check.token.text)}</code> #{check.token.id}
         </span>
       );
+    case "multi": {
+      const suggestion = suggestTarget(
+        check.tokens,
+        retyped?.ids.map((id, i) => ({ id, text: retyped.strings[i] ?? "" })),
+      );
+      return (
+        <span className="token-badge multi" role="alert">
+          ⚠ {check.message} {suggestionText(suggestion)}
+        </span>
+      );
+    }
     default:
       return (
         <span className="token-badge multi" role="alert">

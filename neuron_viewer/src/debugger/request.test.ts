@@ -1,6 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_STATE, type DebuggerState } from "../lib/urlState";
-import { buildLensRequest, buildRun, nodeTokens, requestedFamilies, tableRows, traceSpec, type DebuggerResult, type NodeRow } from "./request";
+import {
+  buildLensRequest,
+  buildRun,
+  nodeRuns,
+  nodeTokens,
+  nodeTooltip,
+  requestedFamilies,
+  tableRows,
+  traceSpec,
+  type DebuggerResult,
+  type NodeRow,
+} from "./request";
 
 const base: DebuggerState = { ...DEFAULT_STATE, prompt: "name = str(value", targets: [")"], distractors: ["]"] };
 
@@ -10,6 +21,7 @@ function row(id: string, family: NodeRow["node"]["family"], site: string, token:
     node: { id, family, site, layer: null, token, index: 0, keyToken },
     values: { left: values },
     rankedBy: ["total_effect:top"],
+    pins: [],
     tokens: { outputTop: null, outputBottom: null, inputTop: null },
   };
 }
@@ -88,10 +100,37 @@ describe("debugger requests", () => {
 
   it("turns result rows into table rows", () => {
     const result = {
+      rightRun: null,
       tokenStrings: { left: ["a", "b"] },
       nodes: [row("neuron:blocks.1.mlp.hook_post:1:7", "neuron", "blocks.1.mlp.hook_post", 1)],
     } as unknown as DebuggerResult;
     const [first] = tableRows(result);
     expect(first).toMatchObject({ name: "L1 N7", tokens: '"b" 1', values: { left: { directEffect: null, totalEffect: 0.5 } } });
+    expect(first?.pinned).toBeUndefined();
+    expect(first?.only).toBeUndefined();
+  });
+
+  it("marks pinned rows, and one-sided rows of prompts of different lengths", () => {
+    const values = { activation: 1, writeMagnitude: 2, directEffect: 0, totalEffect: 0.5 };
+    const ablated: NodeRow = { ...row("neuron:blocks.0.mlp.hook_post:2:3", "neuron", "blocks.0.mlp.hook_post", 2), pins: ["ablated"], rankedBy: [] };
+    ablated.values = { left: values, right: values, diff: values };
+    // the prompt's token 0 has no pair in the shorter second prompt
+    const leftOnly = row("neuron:blocks.0.mlp.hook_post:0:5", "neuron", "blocks.0.mlp.hook_post", 0);
+    // a node of the second prompt alone, at its token 0, with the same id as a node of the prompt
+    const rightOnly: NodeRow = { ...row("neuron:blocks.0.mlp.hook_post:0:5", "neuron", "blocks.0.mlp.hook_post", 0), values: { left: null, right: values } };
+    const result = {
+      rightRun: "prompt",
+      tokenStrings: { left: ["a", "b", "c"], right: ["x", "y"] },
+      nodes: [ablated, leftOnly, rightOnly],
+    } as unknown as DebuggerResult;
+    const [pinned, left, right] = tableRows(result);
+    expect(pinned).toMatchObject({ pinned: true, pins: ["ablated"] });
+    expect(pinned?.only).toBeUndefined();
+    expect(left).toMatchObject({ only: "left", tokens: '"a" 0', values: { left: { totalEffect: 0.5 } } });
+    expect(right).toMatchObject({ only: "right", tokens: '"x" 0', values: { right: { totalEffect: 0.5 } } });
+    expect(right?.values.left).toBeUndefined();
+    expect(new Set([pinned?.key, left?.key, right?.key]).size).toBe(3);
+    expect(nodeTooltip(ablated)).toContain("pinned: ablated in the left run");
+    expect(nodeRuns(leftOnly, false)).toBe("both"); // a single run: no side is missing
   });
 });

@@ -108,11 +108,19 @@ export function nodeTokens(row: NodeRow, strings: readonly string[]): string {
   return `${at} → ${tokenAt(strings, node.keyToken)} ${node.keyToken}`;
 }
 
-/** A tooltip of what the node writes: the tokens it promotes and suppresses most. */
+const PIN_TEXT: Record<NodeRow["pins"][number], string> = {
+  ablated: "ablated in the left run",
+  traced: "its quantity is traced",
+};
+
+/** A tooltip of why the node is listed and what it writes: the tokens it promotes and
+ * suppresses most. */
 export function nodeTooltip(row: NodeRow): string {
   const list = (scores: Schemas["TokenScore"][] | null | undefined) =>
     (scores ?? []).map((s) => `"${visibleToken(s.string)}" ${formatValue(s.value)}`).join(", ");
-  const lines = [row.node.id, `listed by ${row.rankedBy.join(", ")}`];
+  const lines = [row.node.id];
+  if (row.pins.length > 0) lines.push(`pinned: ${row.pins.map((p) => PIN_TEXT[p]).join("; ")}`);
+  if (row.rankedBy.length > 0) lines.push(`listed by ${row.rankedBy.join(", ")}`);
   const up = list(row.tokens.outputTop);
   const down = list(row.tokens.outputBottom);
   if (up) lines.push(`promotes: ${up}`);
@@ -121,24 +129,43 @@ export function nodeTooltip(row: NodeRow): string {
 }
 
 export interface DebuggerTableNode extends TableNode {
+  /** unique in the table: a node of the compare prompt alone may share its id with a node of
+   * the prompt at the same positions */
+  key: string;
+  pins: NodeRow["pins"];
   row: NodeRow;
 }
 
-export function tableRows(result: DebuggerResult): DebuggerTableNode[] {
-  const strings = result.tokenStrings.left;
-  return result.nodes.map((row) => {
-      const parsed = parseNodeId(row.node.id);
-      const values: Partial<Record<Side, MetricValues>> = { left: metricValues(row.values.left) };
-      if (row.values.right) values.right = metricValues(row.values.right);
-      if (row.values.diff) values.diff = metricValues(row.values.diff);
-      return {
-        id: row.node.id,
-        family: row.node.family,
-        name: parsed === null ? row.node.id : nodeLabel(parsed),
-        tokens: nodeTokens(row, strings),
-        values,
-        row,
-      };
-    });
+/** Which runs have the node: every run ("both"), or, with a compare prompt of another
+ * length, the left or the right run alone. */
+export function nodeRuns(row: NodeRow, twoRuns: boolean): "both" | "left" | "right" {
+  if (row.values.left === null) return "right";
+  return twoRuns && !row.values.right ? "left" : "both";
 }
 
+export function tableRows(result: DebuggerResult): DebuggerTableNode[] {
+  const twoRuns = result.rightRun !== null;
+  return result.nodes.map((row) => {
+    const parsed = parseNodeId(row.node.id);
+    const runs = nodeRuns(row, twoRuns);
+    const values: Partial<Record<Side, MetricValues>> = {};
+    if (row.values.left) values.left = metricValues(row.values.left);
+    if (row.values.right) values.right = metricValues(row.values.right);
+    if (row.values.diff) values.diff = metricValues(row.values.diff);
+    // A node of the compare prompt alone has that prompt's positions.
+    const strings = runs === "right" ? (result.tokenStrings.right ?? []) : result.tokenStrings.left;
+    const out: DebuggerTableNode = {
+      id: row.node.id,
+      key: runs === "right" ? `right:${row.node.id}` : row.node.id,
+      family: row.node.family,
+      name: parsed === null ? row.node.id : nodeLabel(parsed),
+      tokens: nodeTokens(row, strings),
+      values,
+      pins: row.pins,
+      row,
+    };
+    if (row.pins.length > 0) out.pinned = true;
+    if (runs !== "both") out.only = runs;
+    return out;
+  });
+}

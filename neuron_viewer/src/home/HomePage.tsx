@@ -9,7 +9,7 @@ import { ModelInfoPanel } from "./ModelInfoPanel";
 export function HomePage() {
   const info = useModelInfo();
   return (
-    <main className="page">
+    <main className="page home">
       <h1>Transformer Debugger</h1>
       <p className="muted">
         Why does the model say token A and not token B? Pick an investigation, or open the debugger

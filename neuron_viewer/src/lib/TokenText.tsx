@@ -2,6 +2,8 @@
 import { sequentialColor } from "./colorScale";
 import { formatValue, visibleToken } from "./format";
 
+const PARTIAL_TITLE = "the start of a character that a later token completes";
+
 interface Props {
   strings: readonly string[];
   values: readonly (number | null)[];
@@ -16,12 +18,15 @@ export function TokenText({ strings, values, scale, focus = null, label, color =
     <span aria-label={label}>
       {strings.map((s, i) => {
         const v = values[i] ?? null;
+        // A token that only starts a character shows nothing (the character reads whole on the
+        // token that completes it); a sliver keeps its colour visible.
+        const partial = s === "";
         return (
           <span
             key={i}
-            className={i === focus ? "token focus" : "token"}
+            className={`token${i === focus ? " focus" : ""}${partial ? " partial" : ""}`}
             style={{ background: color(v, scale) }}
-            title={`${JSON.stringify(s)} (token ${i}): ${formatValue(v)}`}
+            title={`${partial ? PARTIAL_TITLE : JSON.stringify(s)} (token ${i}): ${formatValue(v)}`}
           >
             {s.replace(/\n/g, "↵")}
           </span>
@@ -47,9 +52,9 @@ export function TokenStrip({
   return (
     <div className="token-strip" aria-label={label}>
       {strings.map((s, i) => {
-        const className = i === highlight ? "token target-pos" : "token";
+        const className = `token${i === highlight ? " target-pos" : ""}${s === "" ? " partial" : ""}`;
         return onSelect === undefined ? (
-          <span key={i} className={className} title={`token ${i}`}>
+          <span key={i} className={className} title={s === "" ? `token ${i}: ${PARTIAL_TITLE}` : `token ${i}`}>
             {visibleToken(s)}
           </span>
         ) : (

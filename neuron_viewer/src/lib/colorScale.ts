@@ -1,19 +1,26 @@
+import { isNoise } from "./format";
+
+/** The value to colour, or null for none: missing, not finite, zero up to noise (`isNoise`: a
+ * column of noise alone would otherwise be scaled to full colour), or no scale to compare with. */
+function colourable(value: number | null | undefined, scale: number): number | null {
+  if (value === null || value === undefined || !Number.isFinite(value) || isNoise(value) || scale <= 0) return null;
+  return value;
+}
+
 /** Diverging colour for a value against a scale (the largest |value| in view): blue for
- * negative, red for positive, transparent at zero. */
-export function divergingColor(value: number | null | undefined, scale: number): string {
-  if (value === null || value === undefined || !Number.isFinite(value) || scale <= 0) {
-    return "transparent";
-  }
+ * negative, red for positive, transparent at zero (and at noise, |x| < ZERO_TOLERANCE). */
+export function divergingColor(given: number | null | undefined, scale: number): string {
+  const value = colourable(given, scale);
+  if (value === null) return "transparent";
   const strength = Math.min(1, Math.abs(value) / scale);
   const alpha = (0.85 * strength).toFixed(3);
   return value >= 0 ? `rgba(220, 38, 38, ${alpha})` : `rgba(37, 99, 235, ${alpha})`;
 }
 
 /** Sequential colour (activations on text): transparent to green. */
-export function sequentialColor(value: number | null | undefined, scale: number): string {
-  if (value === null || value === undefined || !Number.isFinite(value) || scale <= 0) {
-    return "transparent";
-  }
+export function sequentialColor(given: number | null | undefined, scale: number): string {
+  const value = colourable(given, scale);
+  if (value === null) return "transparent";
   if (value < 0) return divergingColor(value, scale);
   const alpha = (0.85 * Math.min(1, value / scale)).toFixed(3);
   return `rgba(22, 163, 74, ${alpha})`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { columnScale, filterNodes, sortNodes, type MetricValues, type TableNode } from "./nodeTable";
+import { columnScale, filterNodes, sortNodes, sortValue, type MetricValues, type TableNode } from "./nodeTable";
 
 function values(total: number | null, activation = 1): MetricValues {
   return { activation, writeMagnitude: 1, directEffect: 0, totalEffect: total };
@@ -54,5 +54,42 @@ describe("node table filtering", () => {
     expect(filterNodes(rows, "-latent -embedding").map((r) => r.name)).toEqual(["L0 N17", "L1 H6"]);
     expect(filterNodes(rows, "   ")).toHaveLength(4);
     expect(filterNodes(rows, "-")).toHaveLength(4);
+  });
+});
+
+describe("pinned and one-sided rows", () => {
+  const [neuron, head, latent, embedding] = rows;
+  if (neuron === undefined || head === undefined || latent === undefined || embedding === undefined) throw new Error("fixture");
+  // An ablated neuron: its left values are zero, so any ranking would put it last.
+  const pinned: TableNode = { ...neuron, pinned: true, values: { left: values(0, 0), right: values(0.5), diff: values(-0.5) } };
+  const table = [head, latent, pinned, embedding];
+
+  it("keeps pinned rows first whatever the sort", () => {
+    for (const descending of [true, false]) {
+      const sorted = sortNodes(table, { metric: "totalEffect", side: "left", descending });
+      expect(sorted[0]?.id).toBe(pinned.id);
+    }
+    const sorted = sortNodes(table, { metric: "totalEffect", side: "left", descending: true });
+    expect(sorted.map((r) => r.name)).toEqual(["L0 N17", "Embedding", "L1 H6", "L1 MLP latent 9"]);
+  });
+
+  it("never filters pinned rows out", () => {
+    expect(filterNodes(table, "head").map((r) => r.name)).toEqual(["L1 H6", "L0 N17"]);
+    expect(filterNodes(table, "-neuron").map((r) => r.id)).toContain(pinned.id);
+  });
+
+  it("gives a one-sided row no value on the side it lacks, so it sorts last there", () => {
+    const leftOnly: TableNode = { ...head, only: "left", values: { left: values(9) } };
+    const rightOnly: TableNode = { ...embedding, only: "right", values: { right: values(7) } };
+    expect(sortValue(leftOnly, "totalEffect", "right")).toBeNull();
+    expect(sortValue(leftOnly, "totalEffect", "diff")).toBeNull();
+    expect(sortValue(rightOnly, "totalEffect", "left")).toBeNull();
+    expect(sortValue(rightOnly, "totalEffect", "right")).toBe(7);
+    const two: TableNode = { ...neuron, values: { left: values(1), right: values(2), diff: values(-1) } };
+    const byRight = sortNodes([leftOnly, two, rightOnly], { metric: "totalEffect", side: "right", descending: true });
+    expect(byRight.map((r) => r.name)).toEqual(["Embedding", "L0 N17", "L1 H6"]);
+    expect(columnScale([leftOnly, two], "totalEffect", "right")).toBe(2);
+    // a row of a single run sorted by another side still uses its left values
+    expect(sortValue(head, "totalEffect", "diff")).toBe(-2);
   });
 });

@@ -21,7 +21,7 @@ export function MeasureView({ measure }: { measure: Schemas["Measure"] }) {
         </section>
         <section className="panel" aria-labelledby="hist-heading">
           <h2 id="hist-heading">Histogram</h2>
-          <Histogram histogram={measure.histogram} />
+          <Histogram histogram={measure.histogram} max={measure.stats.max} />
         </section>
       </div>
       <section className="panel" aria-labelledby="top-heading">

@@ -340,6 +340,7 @@ export interface components {
         };
         /** DebuggerResult */
         DebuggerResult: {
+            alignment: components["schemas"]["TokenAlignment"] | null;
             logitDiff: components["schemas"]["FloatSides"];
             /** Nodes */
             nodes: components["schemas"]["NodeRow"][];
@@ -449,7 +450,11 @@ export interface components {
             /** Value */
             value: number | null;
         };
-        /** FloatListSides */
+        /**
+         * FloatListSides
+         * @description Per token: left and right on each prompt's own tokens, diff on the left's (null where a
+         *     left token has no pair in the compare prompt).
+         */
         FloatListSides: {
             /** Diff */
             diff?: (number | null)[] | null;
@@ -743,9 +748,16 @@ export interface components {
             /** Token */
             token: number;
         };
-        /** NodeRow */
+        /**
+         * NodeRow
+         * @description A node of the table. Its positions are the prompt's; for a node of the right run alone
+         *     (values.left null) the compare prompt's. Pinned nodes (`pins`: ablated node by node, or
+         *     traced) come first, listed whatever their values; a node only pinned has no `rankedBy`.
+         */
         NodeRow: {
             node: components["schemas"]["NodeOut"];
+            /** Pins */
+            pins: ("ablated" | "traced")[];
             /** Rankedby */
             rankedBy: string[];
             tokens: components["schemas"]["NodeTokens"];
@@ -771,10 +783,14 @@ export interface components {
             /** Writemagnitude */
             writeMagnitude: number | null;
         };
-        /** NodeValueSides */
+        /**
+         * NodeValueSides
+         * @description A run without the node (a token of the other prompt only: prompts of different lengths)
+         *     has null, and so has diff.
+         */
         NodeValueSides: {
             diff?: components["schemas"]["NodeValues"] | null;
-            left: components["schemas"]["NodeValues"];
+            left: components["schemas"]["NodeValues"] | null;
             right?: components["schemas"]["NodeValues"] | null;
         };
         /** Quantile */
@@ -911,6 +927,20 @@ export interface components {
             /** Variance */
             variance: number | null;
         };
+        /**
+         * TokenAlignment
+         * @description How the tokens of the two runs pair up: right-aligned, right index = left index +
+         *     offset (0 for prompts of one length); per token of each run, its pair in the other, or
+         *     null.
+         */
+        TokenAlignment: {
+            /** Lefttoright */
+            leftToRight: (number | null)[];
+            /** Offset */
+            offset: number;
+            /** Righttoleft */
+            rightToLeft: (number | null)[];
+        };
         /** TokenizeRequest */
         TokenizeRequest: {
             /** Text */
@@ -1046,7 +1076,7 @@ export interface operations {
                     "application/json": components["schemas"]["ActivationsResponse"];
                 };
             };
-            /** @description Invalid value for this model, or an unknown Host header */
+            /** @description Invalid value for this model, an unknown Host header, a body past its bounds, or a model job whose estimated cost is over the server's budget (the detail gives the estimate, the budget and what to reduce; see activation_server/costs.py) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1066,6 +1096,15 @@ export interface operations {
             };
             /** @description Request body over the limit */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body not sent as JSON (Content-Type: application/json) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1128,7 +1167,7 @@ export interface operations {
                     "application/json": components["schemas"]["ComponentRecord"];
                 };
             };
-            /** @description Invalid value for this model, or an unknown Host header */
+            /** @description Invalid value for this model, an unknown Host header, a body past its bounds, or a model job whose estimated cost is over the server's budget (the detail gives the estimate, the budget and what to reduce; see activation_server/costs.py) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1173,6 +1212,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Request body not sent as JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Request body or parameters fail their schema */
             422: {
                 headers: {
@@ -1191,7 +1239,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Model queue full, or the store is being collated (with its progress); retry after Retry-After seconds */
+            /** @description Model queue full, or the store is being collated (with its progress) or its collation is restarting: retry after Retry-After seconds. Without Retry-After: the store is damaged or its collation failed; the message names the command to run */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1231,7 +1279,7 @@ export interface operations {
                     "application/json": components["schemas"]["LayerSummary"];
                 };
             };
-            /** @description Invalid value for this model, or an unknown Host header */
+            /** @description Invalid value for this model, an unknown Host header, a body past its bounds, or a model job whose estimated cost is over the server's budget (the detail gives the estimate, the budget and what to reduce; see activation_server/costs.py) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1276,6 +1324,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Request body not sent as JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Request body or parameters fail their schema */
             422: {
                 headers: {
@@ -1294,7 +1351,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Model queue full, or the store is being collated (with its progress); retry after Retry-After seconds */
+            /** @description Model queue full, or the store is being collated (with its progress) or its collation is restarting: retry after Retry-After seconds. Without Retry-After: the store is damaged or its collation failed; the message names the command to run */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1327,7 +1384,7 @@ export interface operations {
                     "application/json": components["schemas"]["DebuggerResponse"];
                 };
             };
-            /** @description Invalid value for this model, or an unknown Host header */
+            /** @description Invalid value for this model, an unknown Host header, a body past its bounds, or a model job whose estimated cost is over the server's budget (the detail gives the estimate, the budget and what to reduce; see activation_server/costs.py) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1372,6 +1429,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Request body not sent as JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Request body or parameters fail their schema */
             422: {
                 headers: {
@@ -1390,7 +1456,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Model queue full, or the store is being collated (with its progress); retry after Retry-After seconds */
+            /** @description Model queue full, or the store is being collated (with its progress) or its collation is restarting: retry after Retry-After seconds. Without Retry-After: the store is damaged or its collation failed; the message names the command to run */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1423,7 +1489,7 @@ export interface operations {
                     "application/json": components["schemas"]["LogitLensResponse"];
                 };
             };
-            /** @description Invalid value for this model, or an unknown Host header */
+            /** @description Invalid value for this model, an unknown Host header, a body past its bounds, or a model job whose estimated cost is over the server's budget (the detail gives the estimate, the budget and what to reduce; see activation_server/costs.py) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1443,6 +1509,15 @@ export interface operations {
             };
             /** @description Request body over the limit */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body not sent as JSON (Content-Type: application/json) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1497,7 +1572,7 @@ export interface operations {
                     "application/json": components["schemas"]["HealthResponse"];
                 };
             };
-            /** @description Invalid value for this model, or an unknown Host header */
+            /** @description Invalid value for this model, an unknown Host header, a body past its bounds, or a model job whose estimated cost is over the server's budget (the detail gives the estimate, the budget and what to reduce; see activation_server/costs.py) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1517,6 +1592,15 @@ export interface operations {
             };
             /** @description Request body over the limit */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body not sent as JSON (Content-Type: application/json) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1573,7 +1657,7 @@ export interface operations {
                     "application/json": components["schemas"]["InvestigationsResponse"];
                 };
             };
-            /** @description Invalid value for this model, or an unknown Host header */
+            /** @description Invalid value for this model, an unknown Host header, a body past its bounds, or a model job whose estimated cost is over the server's budget (the detail gives the estimate, the budget and what to reduce; see activation_server/costs.py) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1593,6 +1677,15 @@ export interface operations {
             };
             /** @description Request body over the limit */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body not sent as JSON (Content-Type: application/json) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1647,7 +1740,7 @@ export interface operations {
                     "application/json": components["schemas"]["ModelInfo"];
                 };
             };
-            /** @description Invalid value for this model, or an unknown Host header */
+            /** @description Invalid value for this model, an unknown Host header, a body past its bounds, or a model job whose estimated cost is over the server's budget (the detail gives the estimate, the budget and what to reduce; see activation_server/costs.py) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1667,6 +1760,15 @@ export interface operations {
             };
             /** @description Request body over the limit */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body not sent as JSON (Content-Type: application/json) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1725,7 +1827,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenizeResponse"];
                 };
             };
-            /** @description Invalid value for this model, or an unknown Host header */
+            /** @description Invalid value for this model, an unknown Host header, a body past its bounds, or a model job whose estimated cost is over the server's budget (the detail gives the estimate, the budget and what to reduce; see activation_server/costs.py) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1745,6 +1847,15 @@ export interface operations {
             };
             /** @description Request body over the limit */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body not sent as JSON (Content-Type: application/json) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1803,7 +1914,7 @@ export interface operations {
                     "application/json": components["schemas"]["SamplingResponse"];
                 };
             };
-            /** @description Invalid value for this model, or an unknown Host header */
+            /** @description Invalid value for this model, an unknown Host header, a body past its bounds, or a model job whose estimated cost is over the server's budget (the detail gives the estimate, the budget and what to reduce; see activation_server/costs.py) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1823,6 +1934,15 @@ export interface operations {
             };
             /** @description Request body over the limit */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body not sent as JSON (Content-Type: application/json) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
