@@ -3,15 +3,9 @@
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { browserSession } from "./browser";
+import { nodeRows, openFirstInvestigation, RUN_TIMEOUT, settled } from "./debuggerPage";
 
 const session = browserSession();
-const RUN_TIMEOUT = 120_000;
-
-async function nodeRows(page: Page) {
-  const rows = page.locator('[data-testid="node-table"] tbody tr[data-node-id]');
-  await rows.first().waitFor({ timeout: RUN_TIMEOUT });
-  return rows;
-}
 
 async function logitDiff(page: Page, side: "left" | "right"): Promise<number> {
   const cell = page.getByTestId(`logit-diff-${side}`);
@@ -19,18 +13,6 @@ async function logitDiff(page: Page, side: "left" | "right"): Promise<number> {
   return Number(await cell.textContent());
 }
 
-/** Waits until no request is in flight (the "Updating…" banner is gone). */
-async function settled(page: Page) {
-  await page.getByText("Updating…").waitFor({ state: "detached", timeout: RUN_TIMEOUT });
-}
-
-async function openFirstInvestigation(page: Page, baseUrl: string) {
-  await page.goto(`${baseUrl}/`);
-  const link = page.getByTestId("investigation-link").first();
-  await link.waitFor({ timeout: RUN_TIMEOUT });
-  await link.click();
-  await page.waitForURL(/\/debugger\?/);
-}
 
 describe("debugger", () => {
   it("runs a default investigation and lists nodes", async () => {

@@ -4,9 +4,9 @@
 import type { Page, Request } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { browserSession } from "./browser";
+import { nodeRows, openFirstInvestigation as openInvestigation, RUN_TIMEOUT, settled } from "./debuggerPage";
 
 const session = browserSession();
-const RUN_TIMEOUT = 120_000;
 const ATTRIBUTE = "/api/debugger/attribute";
 
 interface AttributeBody {
@@ -25,18 +25,8 @@ function recordRuns(page: Page): AttributeBody[] {
 }
 
 async function openFirstInvestigation(page: Page, baseUrl: string) {
-  await page.goto(`${baseUrl}/`);
-  const link = page.getByTestId("investigation-link").first();
-  await link.waitFor({ timeout: RUN_TIMEOUT });
-  await link.click();
-  await page.waitForURL(/\/debugger\?/);
-  const rows = page.locator('[data-testid="node-table"] tbody tr[data-node-id]');
-  await rows.first().waitFor({ timeout: RUN_TIMEOUT });
-  return rows;
-}
-
-async function settled(page: Page) {
-  await page.getByText("Updating…").waitFor({ state: "detached", timeout: RUN_TIMEOUT });
+  await openInvestigation(page, baseUrl);
+  return nodeRows(page);
 }
 
 describe("debugger form and results", () => {
