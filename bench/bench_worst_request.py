@@ -6,7 +6,7 @@ behind it. On the bundled model (toy-gelu-2l with its four autoencoders), CPU, f
 uvicorn server in a thread of this process:
 
 - worst: the debugger request at every bound (`MAX_RUNS` runs x k `MAX_K` x verify `MAX_VERIFY`,
-  every family, a 220-token prompt): its latency and status (422 when the cost budget refuses
+  every family, a 220-token prompt): its latency and status (400 when the cost budget refuses
   it), and the wait of a tiny request (one component's activations on a short prompt) sent
   0.2 s after it;
 - accepted: the in-bounds requests the budget accepts with the largest estimates, one per
