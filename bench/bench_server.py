@@ -30,8 +30,8 @@ import torch
 from common import median_times
 
 from neuron_explainer.activation_server.background import serve_in_thread
+from neuron_explainer.activation_server.engine import load_engine
 from neuron_explainer.activation_server.main import create_app
-from neuron_explainer.activation_server.runtime import load_engine
 from neuron_explainer.activation_server.settings import Settings
 from neuron_explainer.activations import attribute
 from neuron_explainer.activations.investigations import Investigation, load_investigations

@@ -33,8 +33,8 @@ import torch
 from common import repo_tokens
 
 from neuron_explainer.activation_server.background import serve_in_thread
+from neuron_explainer.activation_server.engine import Engine, load_engine
 from neuron_explainer.activation_server.main import create_app
-from neuron_explainer.activation_server.runtime import Engine, load_engine
 from neuron_explainer.activation_server.schemas.base import (
     MAX_K,
     MAX_NEW_TOKENS,

@@ -32,6 +32,15 @@ def parse_saes(model: str, value: str | None) -> tuple[str, ...] | None:
     return sites
 
 
+def served_models(given: list[str] | None) -> tuple[str, ...]:
+    """The models of `--model` (repeatable), the first the default; without any, the default
+    model. Each may also be a comma-separated list; a model given twice is served once."""
+    from neuron_explainer.models.registry import DEFAULT_MODEL
+
+    names = [n.strip() for value in given or () for n in value.split(",") if n.strip()]
+    return tuple(dict.fromkeys(names)) or (DEFAULT_MODEL,)
+
+
 def read_token_file(path: str) -> str:
     """The token in the file at `path`, surrounding whitespace stripped."""
     try:
@@ -86,7 +95,9 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Any, bool]:
     from neuron_explainer.activation_server.settings import Settings, is_loopback
     from neuron_explainer.models import registry
 
-    registry.entry(args.model)  # model names come from the registry only
+    models = served_models(args.models)
+    for model in models:
+        registry.entry(model)  # model names come from the registry only
     check_host(args.host, "--host")
     for host in args.allowed_host or ():
         check_host(host, "--allowed-host")
@@ -94,8 +105,9 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Any, bool]:
     if token is None and not is_loopback(args.host):
         token, generated = secrets.token_urlsafe(24), True
     settings = Settings(
-        model=args.model,
-        saes=parse_saes(args.model, args.saes),
+        models=models,
+        saes=parse_saes(models[0], args.saes),
+        max_model_bytes=args.max_model_bytes,
         host=args.host,
         port=args.port,
         data_dir=Path(args.data_dir),
@@ -115,12 +127,18 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from neuron_explainer.activation_server.main import create_app
-    from neuron_explainer.activation_server.preparation import start_preparation, stop_preparation
+    from neuron_explainer.activation_server.preparation import (
+        start_preparations,
+        stop_preparation,
+    )
 
     settings, generated = settings_from_args(args)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = create_app(settings)
-    print(f"tdb: serving {settings.model} at {settings.origin} (API docs: /api/docs)", flush=True)
+    served = settings.model
+    if len(settings.models) > 1:
+        served = f"{', '.join(settings.models)} (default {settings.model}; ?model=NAME picks one)"
+    print(f"tdb: serving {served} at {settings.origin} (API docs: /api/docs)", flush=True)
     if settings.token:
         shown = settings.token if generated else f"the one from {token_source(args)}"
         print(
@@ -128,14 +146,13 @@ def _serve(args: argparse.Namespace) -> int:
             "TOKEN' or 'X-TDB-Token: TOKEN'",
             flush=True,
         )
-    preparation = start_preparation(settings) if args.prepare else None
+    preparation = start_preparations(settings) if args.prepare else None
     if preparation is not None:
-        app.state.preparation = preparation  # the dataset routes report its state
-        assert preparation.child is not None
+        app.state.preparations = preparation.preparations  # the dataset routes report them
         print(
-            f"tdb: collating the activation datasets of {settings.model} in the background "
-            f"(pid {preparation.child.pid}; restarted if it fails, resumes if stopped): the "
-            "debugger works now, component pages once it finishes",
+            f"tdb: collating the activation datasets of {', '.join(preparation.preparations)} "
+            "in the background, one model after another (restarted if it fails, resumes if "
+            "stopped): the debugger works now, component pages once it finishes",
             flush=True,
         )
     try:
@@ -166,15 +183,33 @@ def _openapi(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     """Register `serve` and `openapi` on `tdb`'s subparsers."""
-    from neuron_explainer.activation_server.costs import COST_BUDGET
+    from neuron_explainer.activation_server.settings import DEFAULT_JOB_COST as COST_BUDGET
+    from neuron_explainer.activation_server.settings import DEFAULT_MODEL_BYTES
     from neuron_explainer.models.registry import DEFAULT_MODEL
 
     p = sub.add_parser("serve", help="serve the debugger's API (/api) and UI (/)")
-    p.add_argument("--model", default=DEFAULT_MODEL, help="registry name (see `tdb models`)")
+    p.add_argument(
+        "--model",
+        dest="models",  # not `model`: `cli.main` fills a missing `model` with the default
+        action="append",
+        default=None,
+        help=f"registry name (see `tdb models`; default {DEFAULT_MODEL}). Repeat it to serve "
+        "several models: the first is the default, the others are chosen with ?model=NAME (the "
+        "UI's model switcher)",
+    )
     p.add_argument(
         "--saes",
         default=None,
-        help="autoencoder sites to splice, comma-separated, or `none` (default: every bundled one)",
+        help="autoencoder sites to splice into the (first) model, comma-separated, or `none` "
+        "(default: every bundled one; other models splice every bundled one)",
+    )
+    p.add_argument(
+        "--max-model-bytes",
+        type=int,
+        default=DEFAULT_MODEL_BYTES,
+        help="bytes of model and autoencoder parameters kept loaded across served models "
+        f"(default {DEFAULT_MODEL_BYTES / 2**30:.0f} GiB); beyond it the least recently used "
+        "other models are unloaded. A larger model still loads, alone",
     )
     p.add_argument(
         "--host",
@@ -214,7 +249,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument(
         "--prepare",
         action="store_true",
-        help="collate the model's activation datasets in the background if it has none",
+        help="collate the activation datasets of each served model that has none in the "
+        "background, one model after another",
     )
     p.set_defaults(handler=_serve)
 

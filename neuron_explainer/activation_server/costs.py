@@ -41,8 +41,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass
-from typing import TYPE_CHECKING
 
+from neuron_explainer.activation_server.engine import Engine
 from neuron_explainer.activation_server.errors import BadRequestError
 from neuron_explainer.activation_server.schemas import (
     ActivationsRequest,
@@ -54,12 +54,10 @@ from neuron_explainer.activation_server.schemas import (
     SamplingRequest,
 )
 from neuron_explainer.activation_server.schemas.base import Prompt
+from neuron_explainer.activation_server.settings import DEFAULT_JOB_COST
 from neuron_explainer.activations.metrics import latent_kind
 
-if TYPE_CHECKING:
-    from neuron_explainer.activation_server.runtime import Engine
-
-COST_BUDGET = 10_000.0  # units: about 10 s of model work on the reference machine
+COST_BUDGET = DEFAULT_JOB_COST  # units: about 10 s of model work on the reference machine
 MS_PER_GFLOP = 6.0  # forward passes
 BACKWARD = 1.2  # a backward pass costs about 1.2 times its forward pass
 MIN_ROW_TOKENS = 32  # a pass over fewer tokens (a sampling step) still reads all the weights

@@ -1,5 +1,10 @@
 """Dependencies of the routes, as `Annotated` aliases.
 
+The model of a request is chosen here, in one place: `get_runtime` reads the optional `model`
+query parameter (default: the server's default model) and answers 404 for a model the server
+does not serve. Everything else hangs off the runtime: its settings (`settings.model` is the
+request's model), its engine, its store, its preparation.
+
 Collation stores are read only from DATA_DIR/collations/STORE: the store name is a plain name
 (no separators), and the resolved path (symbolic links followed) must still lie inside the data
 directory. Answers name the data directory as the user gave it (`--data-dir`), never the
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +30,7 @@ import blobfile as bf
 import numpy.typing as npt
 from fastapi import Depends, Query, Request
 
+from neuron_explainer.activation_server.engine import Engine
 from neuron_explainer.activation_server.errors import (
     ApiError,
     BadRequestError,
@@ -32,8 +38,9 @@ from neuron_explainer.activation_server.errors import (
     NotFoundError,
     UnavailableError,
 )
+from neuron_explainer.activation_server.pool import ModelPool
 from neuron_explainer.activation_server.preparation import Preparation
-from neuron_explainer.activation_server.runtime import Engine, Runtime
+from neuron_explainer.activation_server.runtime import Runtime
 from neuron_explainer.activation_server.settings import Settings
 from neuron_explainer.activations.investigations import Investigation, load_investigations
 from neuron_explainer.datasets import (
@@ -52,9 +59,30 @@ log = logging.getLogger(__name__)
 STORE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
+MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+def get_pool(request: Request) -> ModelPool:
+    pool: ModelPool = request.app.state.pool
+    return pool
+
+
+PoolDep = Annotated[ModelPool, Depends(get_pool)]
+
+
+def get_runtime(
+    pool: PoolDep,
+    model: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            pattern=MODEL_NAME,
+            description="a served model (see /api/models); default: the server's default model",
+        ),
+    ] = None,
+) -> Runtime:
+    """The runtime of the request's model."""
+    return pool.runtime(model)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
@@ -82,10 +110,11 @@ class StoreFaultError(ApiError):
     status_code = 503
 
 
-def get_preparation(request: Request) -> Preparation | None:
-    """The collation child of `tdb serve --prepare`, when this server started one."""
-    preparation: Preparation | None = getattr(request.app.state, "preparation", None)
-    return preparation
+def get_preparation(request: Request, settings: SettingsDep) -> Preparation | None:
+    """The collation child of the request's model, when `tdb serve --prepare` started one
+    (`app.state.preparations`: by model name)."""
+    preparations: Mapping[str, Preparation] = getattr(request.app.state, "preparations", {})
+    return preparations.get(settings.model)
 
 
 PreparationDep = Annotated[Preparation | None, Depends(get_preparation)]
@@ -106,8 +135,10 @@ def store_path(settings: Settings, name: str) -> Path:
 
 
 def build_hint(settings: Settings, name: str) -> str:
-    out = f" --out {settings.collations_dir() / name}" if name != settings.model else ""
-    return f"tdb collate {settings.model} --data-dir {settings.data_dir}{out}"
+    """The command that builds the store `name` (a served model's own store: that model's)."""
+    model = name if name in settings.models else settings.model
+    out = f" --out {settings.collations_dir() / name}" if name != model else ""
+    return f"tdb collate {model} --data-dir {settings.data_dir}{out}"
 
 
 def store_fault(settings: Settings, error: StoreDefectError) -> StoreFaultError:
@@ -149,9 +180,14 @@ class ServedStore(CollationStore):
             raise store_fault(self.settings, e) from None
 
 
-@functools.lru_cache(maxsize=4)
 def served_stores(settings: Settings) -> StoreCache:
-    """The open stores of a server (of its settings: its data directory and array budget)."""
+    """The open stores of a server (of its settings: its data directory and array budget),
+    shared by its served models."""
+    return _served_stores(settings.for_model(settings.default_model))
+
+
+@functools.lru_cache(maxsize=4)
+def _served_stores(settings: Settings) -> StoreCache:
     opener = functools.partial(ServedStore, settings=settings)
     return StoreCache(settings.store_cache_bytes, MAX_OPEN_STORES, opener=opener)
 
@@ -196,6 +232,11 @@ def _missing(
         return UnavailableError(
             f"The activation datasets in {name!r} are being collated: starting. {later}",
             headers={"Retry-After": "15"},
+        )
+    if state is not None and state.phase == "queued":
+        return UnavailableError(
+            f"The activation datasets in {name!r} are not ready: {state.describe()}. {later}",
+            headers={"Retry-After": "60"},
         )
     if state is not None and state.phase == "restarting":
         return UnavailableError(

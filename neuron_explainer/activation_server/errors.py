@@ -134,8 +134,20 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (503, "Model queue full; retry after Retry-After seconds"),
     ]
 }
+# On the routes of one model (they take `?model=NAME`).
+MODEL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {
+        "model": ErrorResponse,
+        "description": "The server does not serve the model asked for (`?model=`); the detail "
+        "lists the served models",
+    },
+}
 STORE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorResponse, "description": "No such collation store, group or component"},
+    404: {
+        "model": ErrorResponse,
+        "description": "No such collation store, group or component, or a model the server "
+        "does not serve (`?model=`)",
+    },
     409: {"model": ErrorResponse, "description": "The collation store belongs to another model"},
     503: {
         "model": ErrorResponse,

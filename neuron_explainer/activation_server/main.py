@@ -1,4 +1,4 @@
-"""The FastAPI app: `create_app(settings)` builds it; nothing here loads the model.
+"""The FastAPI app: `create_app(settings)` builds it; nothing here loads a model.
 
     uvicorn "neuron_explainer.activation_server.main:create_app" --factory   # or `tdb serve`
 
@@ -7,7 +7,7 @@ The API lives under /api (routers in `routes/`), the built UI (`neuron_viewer/di
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,10 +16,11 @@ from starlette.middleware.cors import CORSMiddleware
 
 from neuron_explainer.activation_server.bodies import JsonBodies
 from neuron_explainer.activation_server.docs import OPENAPI_URL, add_docs
+from neuron_explainer.activation_server.engine import Engine
 from neuron_explainer.activation_server.errors import add_error_handlers
+from neuron_explainer.activation_server.pool import ModelPool
 from neuron_explainer.activation_server.responses import OrjsonResponse
 from neuron_explainer.activation_server.routes import api_router
-from neuron_explainer.activation_server.runtime import Engine, Runtime
 from neuron_explainer.activation_server.security import TOKEN_HEADER, Guard
 from neuron_explainer.activation_server.settings import Settings
 from neuron_explainer.activation_server.ui import ui_mount
@@ -31,21 +32,29 @@ def operation_id(route: Any) -> str:
     return f"{route.tags[0]}-{route.name}"
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
-    """The app for `settings`. The model loads in the app's worker on first use (at start with
-    `preload`); tests and benchmarks pass a loaded `engine` instead, which apps may share as long
-    as only one of them serves at a time (each app has its own worker thread)."""
+def create_app(
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    engines: Mapping[str, Engine] | None = None,
+) -> FastAPI:
+    """The app for `settings`. Models load in the app's worker on first use (the default one at
+    start with `preload`); tests and benchmarks pass a loaded `engine` (of the default model)
+    or `engines` by model name instead, which apps may share as long as only one of them serves
+    at a time (each app has its own worker thread)."""
     settings = settings or Settings()
     if settings.requires_token and not settings.token:
         raise ValueError(f"Serving on {settings.host} (not loopback) requires a token")
-    runtime = Runtime(settings, engine)
+    given = dict(engines or {})
+    if engine is not None:
+        given[settings.model] = engine
+    pool = ModelPool(settings, given)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.preload:
-            await runtime.engine()
+            await pool.default.engine()
         yield
-        runtime.worker.shutdown()
+        pool.worker.shutdown()
 
     app = FastAPI(
         title="Transformer Debugger",
@@ -57,7 +66,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         generate_unique_id_function=operation_id,
         lifespan=lifespan,
     )
-    app.state.runtime = runtime
+    app.state.pool = pool
+    app.state.runtime = pool.default  # the default model's (its worker is the pool's)
     add_error_handlers(app)
     app.include_router(api_router)
     add_docs(app, token_required=settings.token is not None)

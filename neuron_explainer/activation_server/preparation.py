@@ -1,4 +1,4 @@
-"""`tdb serve --prepare`: when the served model has no activation datasets yet, collate them
+"""`tdb serve --prepare`: when a served model has no activation datasets yet, collate them
 (`tdb prepare`) in a child process while the server answers. The debugger works at once; the
 dataset routes answer 503 with the collation's progress until its store is written. The child
 runs at a lower priority than the server, prints its own progress bar, and is stopped when the
@@ -6,11 +6,16 @@ server stops (collation resumes on the next start).
 
 A `Preparation` supervises the child from a thread that waits on it, so a child that dies is
 reaped at once (never left a zombie), its exit is logged, and the dataset routes say so on the
-next request (`state()`, read by `deps.get_store`; the app finds it at `app.state.preparation`).
+next request (`state()`, read by `deps.get_store`; the app finds it in `app.state.preparations`).
 It restarts a failed child after `backoff_s`, doubled after each failure in a row up to
 `max_backoff_s`, and gives up after `max_failures` in a row (a run of `healthy_run_s` or more
 starts a new count), naming the command to run by hand; each restart resumes from the
 collation's last checkpoint.
+
+With several served models, a `PreparationQueue` collates those without a store one after
+another (one child at a time: collation takes every core it gets): one `Preparation` per model,
+the next started once the one before has finished or given up. The routes of a model whose turn
+has not come answer 503 "queued" (`app.state.preparations`: by model name).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ MAX_BACKOFF_S = 300.0
 MAX_FAILURES = 6
 HEALTHY_RUN_S = 600.0  # a run this long made progress: its failure starts a new count
 log = logging.getLogger(__name__)
-Phase = Literal["running", "restarting", "failed", "finished", "stopped"]
+Phase = Literal["queued", "running", "restarting", "failed", "finished", "stopped"]
 
 
 def store_missing(settings: Settings) -> bool:
@@ -101,6 +106,8 @@ class PreparationState:
                 f"(attempt {self.failures + 1} of {self.max_failures}; it resumes from its "
                 "last checkpoint)"
             )
+        if self.phase == "queued":
+            return "the collation waits for that of another served model to finish"
         if self.phase == "failed":
             return (
                 f"the collation failed {self.failures} times in a row (last: {code}) and is not "
@@ -151,6 +158,16 @@ class Preparation:
         self._thread = threading.Thread(target=self._supervise, name="preparation", daemon=True)
         self._thread.start()
         return self
+
+    def queue(self) -> Preparation:
+        """Mark it as waiting for its turn (before `start`)."""
+        self._state = PreparationState("queued", 0, self.max_failures, manual=self.manual)
+        return self
+
+    def wait(self) -> None:
+        """Until it has finished, given up, or been stopped (after `start`)."""
+        if self._thread is not None:
+            self._thread.join()
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Stop the child (SIGTERM, then SIGKILL after `timeout_s`) and its supervisor."""
@@ -227,13 +244,65 @@ class Preparation:
 
 
 def start_preparation(settings: Settings) -> Preparation | None:
-    """The supervised child collating the served model's datasets; None when they exist."""
+    """The supervised child collating `settings.model`'s datasets; None when they exist."""
     if not store_missing(settings):
         return None
     return Preparation(preparation_command(settings), manual_command(settings)).start()
 
 
-def stop_preparation(preparation: Preparation | None, timeout_s: float = 30.0) -> None:
+class PreparationQueue:
+    """`Preparation`s (by model name) run one after another, in order, from a thread."""
+
+    def __init__(self, preparations: dict[str, Preparation]) -> None:
+        self.preparations = {name: p.queue() for name, p in preparations.items()}
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> PreparationQueue:
+        self._thread = threading.Thread(target=self._run, name="preparations", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        for name, preparation in self.preparations.items():
+            with self._lock:
+                if self._stopping:
+                    return
+                try:
+                    preparation.start()
+                except OSError:
+                    log.exception("Could not start the collation of %s", name)
+                    preparation.stop(0)  # no longer queued: the routes say how to build it
+                    continue
+            preparation.wait()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop the running child; the queued ones never start."""
+        with self._lock:
+            self._stopping = True
+        for preparation in self.preparations.values():
+            if preparation.state().phase != "queued":
+                preparation.stop(timeout_s)
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+
+def start_preparations(settings: Settings) -> PreparationQueue | None:
+    """Collations of every served model without datasets, one after another; None when every
+    served model has them."""
+    missing = [settings.for_model(name) for name in settings.models]
+    missing = [s for s in missing if store_missing(s)]
+    if not missing:
+        return None
+    return PreparationQueue(
+        {s.model: Preparation(preparation_command(s), manual_command(s)) for s in missing}
+    ).start()
+
+
+def stop_preparation(
+    preparation: Preparation | PreparationQueue | None, timeout_s: float = 30.0
+) -> None:
     if preparation is not None:
         preparation.stop(timeout_s)
 

@@ -1,9 +1,10 @@
-"""The served model, loaded on first use in the worker thread, and request-scoped model work.
+"""A served model, loaded on first use in the worker thread, and request-scoped model work.
 
-Every job runs with the autoencoders spliced in and leaves the model as it found it: no hook
-attached and nothing spliced, also when the job fails. The engine's own context managers remove
-what they attach; `_check_clean` makes sure of it after every job (and repairs, loudly, should
-anything be left), since a stray hook would silently change every later answer.
+A `Runtime` serves one model; a server holds one per served model in its `pool.ModelPool`, all
+sharing one `ModelWorker`, which loads (and, within the memory budget, unloads) their engines.
+
+Every job runs in its engine's `session` (`engine.Engine`): the autoencoders spliced in, and
+the model left as it was found.
 
 `Runtime.run` is the way of every model route: it estimates the job's cost (`costs`) and refuses
 it over the budget before it is queued, then runs it for its client, cancelled when the client
@@ -19,14 +20,13 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Concatenate, ParamSpec, TypeVar
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 from torch import Tensor
 
 from neuron_explainer.activation_server.costs import Estimate, check_budget
+from neuron_explainer.activation_server.engine import Engine, load_engine
 from neuron_explainer.activation_server.errors import ApiError, UnavailableError
 from neuron_explainer.activation_server.settings import Settings
 from neuron_explainer.activation_server.worker import (
@@ -35,79 +35,67 @@ from neuron_explainer.activation_server.worker import (
     JobCancelledError,
     ModelWorker,
 )
-from neuron_explainer.models import SparseAutoencoder, Transformer, splice_saes
+from neuron_explainer.models import Transformer
 from neuron_explainer.models.hooks import HookPoint, HookSpec
-from neuron_explainer.models.sae_splice import detach_sae, spliced_saes
 
 P = ParamSpec("P")
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Engine:
-    """The loaded model and the autoencoders spliced into it for each job."""
+@runtime_checkable
+class EngineLoader(Protocol):
+    """What loads and unloads the engines of several runtimes (`pool.ModelPool`)."""
 
-    name: str
-    model: Transformer
-    saes: dict[str, SparseAutoencoder]
+    def acquire(self, runtime: Runtime) -> Engine:
+        """`runtime`'s engine, loaded if it is not (in the worker thread)."""
+        ...
 
-    @contextmanager
-    def session(self) -> Iterator[Transformer]:
-        try:
-            with splice_saes(self.model, self.saes):
-                yield self.model
-        finally:
-            _check_clean(self.model)
-
-
-def load_engine(settings: Settings) -> Engine:
-    from neuron_explainer.models.loading import load_model
-    from neuron_explainer.models.sae_registry import load_model_saes
-
-    model = load_model(settings.model)
-    sites = None if settings.saes is None else list(settings.saes)
-    saes = load_model_saes(settings.model, sites, device=model.device, dtype=model.dtype)
-    return Engine(settings.model, model, saes)
-
-
-def hooks_left(model: Transformer) -> list[str]:
-    """Hook sites with a hook attached, and sites with a splice."""
-    points = model.hook_points.resolve(lambda _: True)
-    return [p.name for p in points if p.fwd_fns or p.bwd_fns] + list(spliced_saes(model))
-
-
-def _check_clean(model: Transformer) -> None:
-    left = hooks_left(model)
-    if not left:
-        return
-    log.error("A job left hooks or splices at %s; removing them", left)
-    for site in spliced_saes(model):
-        detach_sae(model, site)
-    for point in model.hook_points.resolve(lambda _: True):
-        point.fwd_fns.clear()
-        point.bwd_fns.clear()
+    def touch(self, name: str) -> None:
+        """Mark the model `name` as used now."""
+        ...
 
 
 class Runtime:
-    """The settings, the worker and the engine (loaded lazily, in the worker) of one app."""
+    """The settings (`settings.model` is its model), the worker and the engine (loaded lazily,
+    in the worker) of one served model. In a pool, the pool loads and unloads the engine."""
 
-    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine | None = None,
+        worker: ModelWorker | None = None,
+        pool: EngineLoader | None = None,
+    ) -> None:
         self.settings = settings
-        self.worker = ModelWorker(settings.max_pending)
+        self.worker = worker or ModelWorker(settings.max_pending)
         self._engine = engine
+        self._pool = pool
+
+    @property
+    def name(self) -> str:
+        return self.settings.model
 
     @property
     def loaded(self) -> bool:
         return self._engine is not None
 
     def _load(self) -> Engine:
-        if self._engine is None:  # only the worker thread assigns it
+        """The engine, loaded if it is not (worker thread only: it alone assigns `_engine`)."""
+        if self._pool is not None:
+            return self._pool.acquire(self)
+        if self._engine is None:
             self._engine = load_engine(self.settings)
         return self._engine
 
+    def _set_engine(self, engine: Engine | None) -> None:
+        """Load or unload (the pool's, in the worker thread)."""
+        self._engine = engine
+
     async def engine(self) -> Engine:
         if self._engine is not None:
+            if self._pool is not None:
+                self._pool.touch(self.name)
             return self._engine
         return await self.worker.run(self._load)
 
@@ -122,9 +110,9 @@ class Runtime:
         """Run `fn(engine, ...)` in the worker, with the autoencoders spliced in, for `client`:
         refused (`costs.OverBudgetError`) when `cost(engine)` is over the budget, cancelled when
         the client goes away."""
-        engine = await self.engine()
+        estimated_on = await self.engine()
         # Tokenizing long prompts takes a while: off the event loop, beside the worker.
-        estimate = await asyncio.to_thread(cost, engine)
+        estimate = await asyncio.to_thread(cost, estimated_on)
         what = f"{getattr(fn, '__name__', 'model')} job"
         if estimate.units > self.settings.max_job_cost:
             log.info("Refused a %s of estimated cost %.0f: %s", what, estimate.units, estimate.what)
@@ -132,6 +120,8 @@ class Runtime:
 
         def job(cancel: threading.Event) -> T:
             began = time.monotonic()
+            # The engine again, in the worker: loading another model may have unloaded it.
+            engine = self._load()
             try:
                 with engine.session() as model, model.hooks(checkpoints(model, cancel)):
                     return fn(engine, *args, **kwargs)

@@ -1,23 +1,17 @@
-import { NavLink, Route, Routes } from "react-router-dom";
+import { Route, Routes } from "react-router-dom";
 import { ArchitecturePage } from "./architecture/ArchitecturePage";
 import { DebuggerPage } from "./debugger/DebuggerPage";
 import { HomePage } from "./home/HomePage";
+import { ModelNavLink } from "./lib/ModelLink";
+import { ModelSwitcher } from "./models/ModelSwitcher";
 import { ComponentPage } from "./node-page/ComponentPage";
-import { useModelInfo } from "./api/hooks";
-
-function ModelBadge() {
-  const info = useModelInfo();
-  if (info.isPending) return <span className="muted">loading model…</span>;
-  if (info.isError) return <span className="error-text">server unreachable</span>;
-  return <span className="muted" title={info.data.description}>model: {info.data.name}</span>;
-}
 
 function NotFound() {
   return (
     <main className="page">
       <h1>Not found</h1>
       <p>
-        No page here. Go <NavLink to="/">home</NavLink>.
+        No page here. Go <ModelNavLink to="/">home</ModelNavLink>.
       </p>
     </main>
   );
@@ -27,17 +21,17 @@ export function App() {
   return (
     <>
       <header className="top-bar">
-        <NavLink to="/" className="brand">
+        <ModelNavLink to="/" className="brand">
           Transformer Debugger
-        </NavLink>
+        </ModelNavLink>
         <nav aria-label="Main">
-          <NavLink to="/" end>
+          <ModelNavLink to="/" end>
             Home
-          </NavLink>
-          <NavLink to="/debugger">Debugger</NavLink>
-          <NavLink to="/architecture">Architecture</NavLink>
+          </ModelNavLink>
+          <ModelNavLink to="/debugger">Debugger</ModelNavLink>
+          <ModelNavLink to="/architecture">Architecture</ModelNavLink>
         </nav>
-        <ModelBadge />
+        <ModelSwitcher />
       </header>
       <Routes>
         <Route path="/" element={<HomePage />} />

@@ -12,8 +12,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from neuron_explainer.activation_server.engine import Engine, load_engine
 from neuron_explainer.activation_server.main import create_app
-from neuron_explainer.activation_server.runtime import Engine, load_engine
 from neuron_explainer.activation_server.settings import Settings
 from neuron_explainer.datasets import CollationConfig, run_collation
 

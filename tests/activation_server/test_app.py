@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from neuron_explainer.activation_server import commands
+from neuron_explainer.activation_server.engine import Engine
 from neuron_explainer.activation_server.main import create_app
-from neuron_explainer.activation_server.runtime import Engine
 from neuron_explainer.activation_server.settings import Settings
 from neuron_explainer.cli import main
 from tests.activation_server.conftest import BASE_URL, MODEL, make_app
@@ -35,7 +35,7 @@ def test_openapi_without_a_model(
     assert capsys.readouterr().out == f"wrote {out}\n"
     doc = json.loads(out.read_text())
     operations = [op for path in doc["paths"].values() for op in path.values()]
-    assert len(operations) == 10
+    assert len(operations) == 11
     for op in operations:
         tag = op["tags"][0]
         assert op["operationId"].startswith(f"{tag}-"), op["operationId"]

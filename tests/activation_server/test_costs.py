@@ -16,7 +16,8 @@ from neuron_explainer.activation_server.costs import (
     logit_lens_cost,
     sampling_cost,
 )
-from neuron_explainer.activation_server.runtime import Engine, Runtime
+from neuron_explainer.activation_server.engine import Engine
+from neuron_explainer.activation_server.runtime import Runtime
 from neuron_explainer.activation_server.schemas import (
     ActivationsRequest,
     DebuggerRequest,

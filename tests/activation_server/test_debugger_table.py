@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from neuron_explainer.activation_server.runtime import Engine, hooks_left
+from neuron_explainer.activation_server.engine import Engine, hooks_left
 from neuron_explainer.activations import AttributionRequest, AttributionResult, attribute
 from neuron_explainer.models import splice_saes
 

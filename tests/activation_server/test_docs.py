@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from neuron_explainer.activation_server.runtime import Engine
+from neuron_explainer.activation_server.engine import Engine
 from tests.activation_server.conftest import BASE_URL, make_app
 
 TOKEN = "docs-token"

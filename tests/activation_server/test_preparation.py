@@ -154,7 +154,7 @@ def test_a_killed_collation_is_reaped_reported_at_once_and_restarted(engine, tmp
     command = [sys.executable, "-c", COLLATING_6_PERCENT, str(work)]
     prepared = preparation.Preparation(command, manual, backoff_s=2.0)
     app = make_app(engine, tmp_path)
-    app.state.preparation = prepared  # as `tdb serve --prepare` does
+    app.state.preparations = {MODEL: prepared}  # as `tdb serve --prepare` does
     with TestClient(app, base_url=BASE_URL) as client:
         prepared.start()
         first = prepared.child
@@ -204,7 +204,7 @@ def test_a_collation_failing_again_and_again_is_given_up(engine, tmp_path) -> No
         command, manual, backoff_s=0.1, max_backoff_s=0.15, max_failures=4, popen=failing
     )
     app = make_app(engine, tmp_path)
-    app.state.preparation = prepared
+    app.state.preparations = {MODEL: prepared}
     with TestClient(app, base_url=BASE_URL) as client:
         prepared.start()
         _wait_for(lambda: prepared.state().phase == "failed")

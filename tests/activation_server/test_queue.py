@@ -20,12 +20,8 @@ from fastapi.testclient import TestClient
 
 from neuron_explainer.activation_server.background import serve_in_thread
 from neuron_explainer.activation_server.costs import Estimate, Work
-from neuron_explainer.activation_server.runtime import (
-    ClientClosedError,
-    Engine,
-    Runtime,
-    hooks_left,
-)
+from neuron_explainer.activation_server.engine import Engine, hooks_left
+from neuron_explainer.activation_server.runtime import ClientClosedError, Runtime
 from tests.activation_server.conftest import BASE_URL, COLLATED_SAE, make_app
 
 ACTIVATIONS = {"prompt": "a = b(c", "component": {"family": "neuron", "layer": 0, "index": 1}}

@@ -11,8 +11,8 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
+from neuron_explainer.activation_server.engine import Engine, hooks_left
 from neuron_explainer.activation_server.jobs.debugger import collated_means
-from neuron_explainer.activation_server.runtime import Engine, hooks_left
 from neuron_explainer.activations import Ablation, AttributionRequest, AttributionResult, attribute
 from neuron_explainer.activations.logit_lens import logit_lens
 from neuron_explainer.datasets import open_store
@@ -49,7 +49,13 @@ def detail(response: Any, status: int) -> str:
 
 def test_health(client: TestClient) -> None:
     body = client.get("/api/health").json()
-    assert body == {"status": "ok", "model": MODEL, "loaded": True, "pending": 0}
+    assert body == {
+        "status": "ok",
+        "model": MODEL,
+        "loaded": True,
+        "loadedModels": [MODEL],
+        "pending": 0,
+    }
 
 
 def test_model_info(client: TestClient, engine: Engine) -> None:

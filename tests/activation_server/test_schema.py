@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
 from neuron_explainer.activation_server.commands import openapi_document
-from neuron_explainer.activation_server.runtime import Engine
+from neuron_explainer.activation_server.engine import Engine
 from tests.activation_server.conftest import make_app
 
 EXAMPLES = 15  # per operation

@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from neuron_explainer.activation_server.deps import store_path
+from neuron_explainer.activation_server.engine import Engine, hooks_left
 from neuron_explainer.activation_server.errors import BadRequestError
 from neuron_explainer.activation_server.main import create_app
-from neuron_explainer.activation_server.runtime import Engine, hooks_left
 from neuron_explainer.activation_server.settings import Settings
 from tests.activation_server.conftest import BASE_URL, MODEL, make_app
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from neuron_explainer.activation_server.runtime import Engine
+from neuron_explainer.activation_server.engine import Engine
 from tests.activation_server.conftest import BASE_URL, MODEL, make_app
 
 STORE = Path("data") / "collations" / MODEL  # relative: the data directory as the user gave it

@@ -148,3 +148,20 @@ def test_serve_refuses_hosts_that_are_not_names_or_addresses(
     err = capsys.readouterr().err
     assert f"{option} {value!r} is not a host name or IP address" in err, err
     assert served == []
+
+
+def test_serve_takes_several_models(served: list[Any], capsys: pytest.CaptureFixture[str]) -> None:
+    """`--model` repeated: the first is the default; each must be a registry name."""
+    assert main(SERVE) == 0
+    assert served[-1].state.pool.names == ("toy-gelu-2l",)  # the default stays one model
+    argv = [*SERVE, "--model", "toy-attn-only-2l", "--model", "toy-gelu-2l"]
+    assert main([*argv, "--model", "toy-attn-only-2l", "--max-model-bytes", "1000"]) == 0
+    settings = served[-1].state.pool.settings
+    assert settings.models == ("toy-attn-only-2l", "toy-gelu-2l")  # given twice: served once
+    assert settings.model == "toy-attn-only-2l" and settings.max_model_bytes == 1000
+    assert "serving toy-attn-only-2l, toy-gelu-2l (default toy-attn-only-2l" in (
+        capsys.readouterr().out
+    )
+    assert main([*argv, "--model", "gpt-9"]) == 2
+    assert "'gpt-9' is neither a model directory nor a registry name" in capsys.readouterr().err
+    assert len(served) == 2

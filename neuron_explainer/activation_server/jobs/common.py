@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from neuron_explainer.activation_server.engine import Engine
 from neuron_explainer.activation_server.errors import BadRequestError
-from neuron_explainer.activation_server.runtime import Engine
 from neuron_explainer.activation_server.schemas import ComponentSpec
 from neuron_explainer.activations.nodes import latent_site, neuron_site, pattern_site, site_layer
 from neuron_explainer.activations.vocab import first_token_hint, vocabulary_strings

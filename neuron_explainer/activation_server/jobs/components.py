@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from neuron_explainer.activation_server.engine import Engine
 from neuron_explainer.activation_server.errors import BadRequestError, user_errors
 from neuron_explainer.activation_server.jobs.common import Component, encode, resolve_component
-from neuron_explainer.activation_server.runtime import Engine
 from neuron_explainer.activation_server.schemas import (
     ActivationsRequest,
     ActivationsResponse,
@@ -40,6 +40,7 @@ def run_activations(engine: Engine, request: ActivationsRequest) -> ActivationsR
         values = chosen.tolist()
     peak = float(chosen.max())  # masked pattern entries are 0: never above the max
     return ActivationsResponse(
+        model=engine.name,
         family=component.family,
         site=component.site,
         layer=component.layer,
@@ -74,6 +75,7 @@ def run_sampling(engine: Engine, request: SamplingRequest) -> SamplingResponse:
         intervened = model.generate(tokens, fwd_hooks=hooks, **options)
         plain = model.generate(tokens, **options)
     return SamplingResponse(
+        model=engine.name,
         prompt_tokens=ids,
         prompt_strings=token_strings(model, ids),
         samples=[

@@ -13,9 +13,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from neuron_explainer.activation_server.engine import Engine
 from neuron_explainer.activation_server.errors import BadRequestError, user_errors
 from neuron_explainer.activation_server.jobs.common import encode, single_tokens
-from neuron_explainer.activation_server.runtime import Engine
 from neuron_explainer.activation_server.schemas import (
     DebuggerRequest,
     DebuggerResponse,
@@ -148,6 +148,7 @@ def run_logit_lens(engine: Engine, request: LogitLensRequest) -> LogitLensRespon
             dla = direct_logit_attribution(model, ids, targets, distractors, position)
     return LogitLensResponse.model_validate(
         {
+            "model": engine.name,
             "tokens": ids,
             "token_strings": token_strings(model, ids),
             "position": position,

@@ -37,6 +37,7 @@ class ActivationsRequest(RequestSchema):
 
 
 class ActivationsResponse(Schema):
+    model: str  # the served model that ran it
     family: str
     site: str  # the hook site read
     layer: int | None
@@ -79,6 +80,7 @@ class SamplePair(Schema):
 
 
 class SamplingResponse(Schema):
+    model: str  # the served model that ran it
     prompt_tokens: list[int]
     prompt_strings: list[str]
     samples: list[SamplePair]

@@ -261,6 +261,7 @@ class ComponentAttribution(Schema):
 
 
 class LogitLensResponse(Schema):
+    model: str  # the served model that ran it
     tokens: list[int]
     token_strings: list[str]
     position: int

@@ -1,4 +1,4 @@
-"""Health, the served model, tokenization and the default investigations."""
+"""Health, the served models, tokenization and the default investigations."""
 
 from __future__ import annotations
 
@@ -20,9 +20,22 @@ from neuron_explainer.activation_server.schemas.base import (
 
 class HealthResponse(Schema):
     status: Literal["ok"] = "ok"
-    model: str
-    loaded: bool
-    pending: int  # model jobs running or waiting
+    model: str  # the default model
+    loaded: bool  # whether the default model is loaded
+    loaded_models: list[str]  # every loaded model, least recently used first
+    pending: int  # model jobs running or waiting (of all models: they share one queue)
+
+
+class ServedModel(Schema):
+    name: str  # pass it as `?model=NAME` to any route
+    description: str
+    default: bool  # the model of requests that name none
+    loaded: bool  # in memory now (else loaded on first use, maybe unloading another)
+    dataset_available: bool  # its collation store can be read (component pages work)
+
+
+class ModelsResponse(Schema):
+    models: list[ServedModel]  # the default first
 
 
 class ModelConfig(Schema):

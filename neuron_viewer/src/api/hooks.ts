@@ -1,7 +1,9 @@
-/** Query hooks: every request of the UI, cached by react-query under a key of its inputs. */
+/** Query hooks: every request of the UI, cached by react-query under a key of its inputs.
+ * Each passes the page's model (`?model=` in the URL, `useModelQuery`) and has it in its key. */
 import { keepPreviousData, useMutation, useQuery } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "./client";
 import type { operations } from "./generated/schema";
+import { useModelQuery } from "./modelName";
 
 export type ModelInfo = Schemas["ModelInfo"];
 export type SummaryBy = NonNullable<
@@ -12,28 +14,40 @@ export type ComponentSpec = Schemas["ComponentSpec"];
 const COLLATING_POLL_MS = 15_000;
 
 export function useModelInfo() {
+  const query = useModelQuery();
   return useQuery({
-    queryKey: ["model"],
-    queryFn: ({ signal }) => unwrap(api.GET("/api/model", { signal })),
+    queryKey: ["model", query],
+    queryFn: ({ signal }) => unwrap(api.GET("/api/model", { params: { query }, signal })),
     staleTime: Infinity,
     // While the datasets are being collated, ask again: pages that need them fill in when done.
     refetchInterval: (query) => (query.state.data?.dataset.collating === true ? COLLATING_POLL_MS : false),
   });
 }
 
-export function useInvestigations() {
+/** The models the server serves (the switcher's list); the same for every page's model. */
+export function useServedModels() {
   return useQuery({
-    queryKey: ["investigations"],
-    queryFn: ({ signal }) => unwrap(api.GET("/api/investigations", { signal })),
+    queryKey: ["models"],
+    queryFn: ({ signal }) => unwrap(api.GET("/api/models", { signal })),
+    staleTime: 60_000,
+  });
+}
+
+export function useInvestigations() {
+  const query = useModelQuery();
+  return useQuery({
+    queryKey: ["investigations", query],
+    queryFn: ({ signal }) => unwrap(api.GET("/api/investigations", { params: { query }, signal })),
     staleTime: Infinity,
   });
 }
 
 /** Token ids and strings of a text; disabled for the empty string. */
 export function useTokenize(text: string) {
+  const query = useModelQuery();
   return useQuery({
-    queryKey: ["tokenize", text],
-    queryFn: ({ signal }) => unwrap(api.POST("/api/model/tokenize", { body: { text }, signal })),
+    queryKey: ["tokenize", query, text],
+    queryFn: ({ signal }) => unwrap(api.POST("/api/model/tokenize", { params: { query }, body: { text }, signal })),
     enabled: text !== "",
     staleTime: Infinity,
   });
@@ -42,12 +56,13 @@ export function useTokenize(text: string) {
 /** One debugger run (null: not asked yet). A query, not a mutation: the same URL state gives
  * the same cached result, and reloading the page repeats it. */
 export function useDebuggerRun(run: Schemas["DebuggerRun"] | null) {
+  const query = useModelQuery();
   return useQuery({
-    queryKey: ["debugger", run],
+    queryKey: ["debugger", query, run],
     queryFn: async ({ signal }) => {
       if (run === null) throw new Error("no run");
       const response = await unwrap(
-        api.POST("/api/debugger/attribute", { body: { runs: [run] }, signal }),
+        api.POST("/api/debugger/attribute", { params: { query }, body: { runs: [run] }, signal }),
       );
       const [result] = response.runs;
       if (result === undefined) throw new Error("The server answered with no run");
@@ -59,12 +74,13 @@ export function useDebuggerRun(run: Schemas["DebuggerRun"] | null) {
 }
 
 export function useComponentRecord(family: ComponentSpec["family"], layer: string, index: number) {
+  const query = useModelQuery();
   return useQuery({
-    queryKey: ["record", family, layer, index],
+    queryKey: ["record", query, family, layer, index],
     queryFn: ({ signal }) =>
       unwrap(
         api.GET("/api/datasets/records/{family}/{layer}/{index}", {
-          params: { path: { family, layer, index } },
+          params: { path: { family, layer, index }, query },
           signal,
         }),
       ),
@@ -79,14 +95,15 @@ export function useLayerSummary(
   limit: number,
   enabled: boolean,
 ) {
+  const model = useModelQuery();
   return useQuery({
-    queryKey: ["summary", family, layer, by, limit],
+    queryKey: ["summary", model, family, layer, by, limit],
     queryFn: ({ signal }) =>
       unwrap(
         api.GET("/api/datasets/summaries/{family}/{layer}", {
           params: {
             path: { family, layer },
-            query: { by, limit },
+            query: { by, limit, ...model },
           },
           signal,
         }),
@@ -98,28 +115,31 @@ export function useLayerSummary(
 
 /** A component's activations on the user's text (empty text: not asked). */
 export function useActivations(component: ComponentSpec, prompt: string) {
+  const query = useModelQuery();
   return useQuery({
-    queryKey: ["activations", component, prompt],
+    queryKey: ["activations", query, component, prompt],
     queryFn: ({ signal }) =>
-      unwrap(api.POST("/api/activations", { body: { prompt, component }, signal })),
+      unwrap(api.POST("/api/activations", { params: { query }, body: { prompt, component }, signal })),
     enabled: prompt !== "",
     staleTime: Infinity,
   });
 }
 
 export function useSampling() {
+  const query = useModelQuery();
   return useMutation({
-    mutationFn: (body: Schemas["SamplingRequest"]) => unwrap(api.POST("/api/sampling", { body })),
+    mutationFn: (body: Schemas["SamplingRequest"]) => unwrap(api.POST("/api/sampling", { params: { query }, body })),
   });
 }
 
 /** The logit lens (null or disabled: not asked); cached like a debugger run. */
 export function useLogitLens(request: Schemas["LogitLensRequest"] | null, enabled: boolean) {
+  const query = useModelQuery();
   return useQuery({
-    queryKey: ["logit-lens", request],
+    queryKey: ["logit-lens", query, request],
     queryFn: ({ signal }) => {
       if (request === null) throw new Error("no request");
-      return unwrap(api.POST("/api/debugger/logit-lens", { body: request, signal }));
+      return unwrap(api.POST("/api/debugger/logit-lens", { params: { query }, body: request, signal }));
     },
     enabled: enabled && request !== null,
     staleTime: Infinity,

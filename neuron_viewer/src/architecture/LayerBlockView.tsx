@@ -1,6 +1,6 @@
 /** One transformer block of the architecture diagram: its attention heads, its MLP, and the
  * autoencoders spliced at its sites, hanging off the residual stream. */
-import { Link } from "react-router-dom";
+import { ModelLink } from "../lib/ModelLink";
 import { componentLabel, componentPath, type ComponentId } from "../lib/nodes";
 import { summaryPath, type AutoencoderBox, type LayerBlock } from "./layers";
 
@@ -13,15 +13,15 @@ export function AutoencoderView({ box }: { box: AutoencoderBox }) {
         {box.architecture}, d_sae {box.dSae}
         {box.k === null ? "" : `, k ${box.k}`}
       </span>{" "}
-      <Link to={componentPath(first)} aria-label={`Open the page of ${componentLabel(first)} (${box.site})`}>
+      <ModelLink to={componentPath(first)} aria-label={`Open the page of ${componentLabel(first)} (${box.site})`}>
         latent 0
-      </Link>
+      </ModelLink>
       {box.summarySite !== null && (
         <>
           {" · "}
-          <Link to={summaryPath(box.summarySite)} aria-label={`Layer summary of the latents at ${box.site}`}>
+          <ModelLink to={summaryPath(box.summarySite)} aria-label={`Layer summary of the latents at ${box.site}`}>
             layer summary
-          </Link>
+          </ModelLink>
         </>
       )}
     </div>
@@ -51,9 +51,9 @@ function Heads({ block }: { block: LayerBlock }) {
     <ul className="arch-heads" aria-label={`Attention heads of layer ${block.layer}`}>
       {heads.map((h) => (
         <li key={h.index}>
-          <Link to={componentPath(h)} aria-label={`Open the page of ${componentLabel(h)}`} data-testid="arch-head">
+          <ModelLink to={componentPath(h)} aria-label={`Open the page of ${componentLabel(h)}`} data-testid="arch-head">
             H{h.index}
-          </Link>
+          </ModelLink>
         </li>
       ))}
     </ul>
@@ -73,9 +73,9 @@ export function LayerBlockView({ block }: { block: LayerBlock }) {
         </h3>
         <Heads block={block} />
         {block.headSummarySite !== null && (
-          <Link to={summaryPath(block.headSummarySite)} className="small">
+          <ModelLink to={summaryPath(block.headSummarySite)} className="small">
             Layer summary of the heads of layer {layer}
-          </Link>
+          </ModelLink>
         )}
         {autoencoders.attn.map((b) => (
           <AutoencoderView key={b.site} box={b} />
@@ -89,11 +89,11 @@ export function LayerBlockView({ block }: { block: LayerBlock }) {
               MLP <span className="muted small">{mlp.dMlp} neurons</span>
             </h3>
             <p className="row small">
-              <Link to={componentPath(firstNeuron)} aria-label={`Open the page of ${componentLabel(firstNeuron)}`}>
+              <ModelLink to={componentPath(firstNeuron)} aria-label={`Open the page of ${componentLabel(firstNeuron)}`}>
                 first neuron ({componentLabel(firstNeuron)})
-              </Link>
+              </ModelLink>
               {mlp.summarySite !== null && (
-                <Link to={summaryPath(mlp.summarySite)}>Layer summary of the neurons of layer {layer}</Link>
+                <ModelLink to={summaryPath(mlp.summarySite)}>Layer summary of the neurons of layer {layer}</ModelLink>
               )}
             </p>
             {autoencoders.mlp.map((b) => (

@@ -4,7 +4,9 @@
 import { useCallback, useMemo } from "react";
 import { useSearchParams } from "react-router-dom";
 import { useDebuggerRun, useModelInfo } from "../api/hooks";
+import { useModelName } from "../api/modelName";
 import type { Side } from "../lib/metrics";
+import { paramsWithModel } from "../lib/modelUrl";
 import { QueryStatus } from "../lib/QueryStatus";
 import { decodeState, encodeState, type DebuggerState } from "../lib/urlState";
 import { isComplete, isStale, useDraft, withDraft } from "./draft";
@@ -38,6 +40,7 @@ function StaleMarker({ complete }: { complete: boolean }) {
 export function DebuggerPage() {
   const [params, setParams] = useSearchParams();
   const info = useModelInfo().data;
+  const model = useModelName();
   const state = useMemo(() => {
     const decoded = decodeState(params);
     return info === undefined ? decoded : fitFamilies(decoded, familyChoices(info));
@@ -48,9 +51,9 @@ export function DebuggerPage() {
   const update = useCallback(
     (change: Partial<DebuggerState>) => {
       const replace = Object.keys(change).every((k) => VIEW_ONLY.includes(k as keyof DebuggerState));
-      setParams(encodeState({ ...(replace ? state : acting), ...change }), { replace });
+      setParams(paramsWithModel(encodeState({ ...(replace ? state : acting), ...change }), model), { replace });
     },
-    [state, acting, setParams],
+    [state, acting, setParams, model],
   );
   const run = useMemo(() => buildRun(state), [state]);
   const query = useDebuggerRun(run);

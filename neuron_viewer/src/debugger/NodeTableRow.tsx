@@ -1,4 +1,4 @@
-import { Link } from "react-router-dom";
+import { ModelLink } from "../lib/ModelLink";
 import { divergingColor } from "../lib/colorScale";
 import { formatValue } from "../lib/format";
 import { METRICS, METRIC_LABELS, type Metric, type Side } from "../lib/metrics";
@@ -47,9 +47,9 @@ export function NodeTableRow({ row, sides, scales, state, actions }: Props) {
         {component === null ? (
           <span className="mono">{row.name}</span>
         ) : (
-          <Link to={componentPath(component)} className="mono" aria-label={`Open the page of ${row.name}`}>
+          <ModelLink to={componentPath(component)} className="mono" aria-label={`Open the page of ${row.name}`}>
             {row.name}
-          </Link>
+          </ModelLink>
         )}
         <PinMarker pins={row.pins} />
       </td>

@@ -1,4 +1,4 @@
-import { Link } from "react-router-dom";
+import { ModelLink } from "../lib/ModelLink";
 import { useModelInfo } from "../api/hooks";
 import { QueryStatus } from "../lib/QueryStatus";
 import { InvestigationList } from "./InvestigationList";
@@ -24,7 +24,7 @@ export function HomePage() {
           <QueryStatus isPending={info.isPending} error={info.error} what="the model">
             {info.data && <ModelInfoPanel info={info.data} />}
             <p>
-              <Link to="/architecture">See the architecture diagram</Link>: every layer's heads, MLP
+              <ModelLink to="/architecture">See the architecture diagram</ModelLink>: every layer's heads, MLP
               and autoencoders.
             </p>
           </QueryStatus>

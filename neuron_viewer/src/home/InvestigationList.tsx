@@ -1,4 +1,4 @@
-import { Link } from "react-router-dom";
+import { ModelLink } from "../lib/ModelLink";
 import { useInvestigations } from "../api/hooks";
 import { visibleToken } from "../lib/format";
 import { QueryStatus } from "../lib/QueryStatus";
@@ -21,12 +21,12 @@ export function InvestigationList() {
           <ul className="stack" style={{ listStyle: "none", padding: 0 }} aria-label="Default investigations">
             {list.map((inv) => (
               <li key={inv.id}>
-                <Link
+                <ModelLink
                   to={debuggerUrl({ prompt: inv.prompt, targets: inv.targets, distractors: inv.distractors })}
                   data-testid="investigation-link"
                 >
                   {inv.title}
-                </Link>{" "}
+                </ModelLink>{" "}
                 <code className="small">{visibleToken(inv.prompt)}</code>{" "}
                 <span className="muted small">logit diff {inv.logitDiff.toFixed(2)}</span>
               </li>

@@ -1,5 +1,6 @@
 import { useState, type SubmitEvent } from "react";
 import { useNavigate } from "react-router-dom";
+import { useModelPath } from "../api/modelName";
 import type { ModelInfo } from "../api/hooks";
 import { componentPath, parseLayerIndex } from "../lib/nodes";
 
@@ -8,6 +9,7 @@ type Kind = "neuron" | "head";
 /** Jump to a component page by `layer:index`, checked against the model's sizes. */
 export function JumpBox({ info }: { info: ModelInfo }) {
   const navigate = useNavigate();
+  const modelPath = useModelPath();
   const [kind, setKind] = useState<Kind>(info.config.attnOnly ? "head" : "neuron");
   const [text, setText] = useState("");
   const [problem, setProblem] = useState<string | null>(null);
@@ -29,7 +31,7 @@ export function JumpBox({ info }: { info: ModelInfo }) {
       return;
     }
     setProblem(null);
-    void navigate(componentPath({ family: kind, layer: parsed.layer, site: null, index: parsed.index }));
+    void navigate(modelPath(componentPath({ family: kind, layer: parsed.layer, site: null, index: parsed.index })));
   }
 
   return (

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "react";
-import { Link, useLocation, useSearchParams } from "react-router-dom";
+import { useLocation, useSearchParams } from "react-router-dom";
+import { ModelLink } from "../lib/ModelLink";
 import { useLayerSummary, type ModelInfo, type SummaryBy } from "../api/hooks";
 import { formatValue } from "../lib/format";
 import { autoencoderSite, componentLabel, componentPath, type ComponentId } from "../lib/nodes";
@@ -84,7 +85,7 @@ export function LayerSummaryPanel({ info }: { info: ModelInfo }) {
                   return (
                     <tr key={r.index}>
                       <td>
-                        <Link to={componentPath(c)}>{componentLabel(c)}</Link>
+                        <ModelLink to={componentPath(c)}>{componentLabel(c)}</ModelLink>
                       </td>
                       {BY.map((b) => (
                         <td key={b} className="num">

@@ -1,5 +1,6 @@
 /** A component's page: what does this neuron, head or latent do? */
-import { Link, useParams, useSearchParams } from "react-router-dom";
+import { useParams, useSearchParams } from "react-router-dom";
+import { ModelLink } from "../lib/ModelLink";
 import { useComponentRecord, useModelInfo, type ComponentSpec } from "../api/hooks";
 import { componentLabel, LATENT_SUFFIX, parseComponentPath, type ComponentId } from "../lib/nodes";
 import { QueryStatus } from "../lib/QueryStatus";
@@ -64,7 +65,7 @@ export function ComponentPage() {
         <h1>Unknown component</h1>
         <p className="error-text" role="alert">
           Component pages are /component/neuron/LAYER/INDEX, /component/head/LAYER/INDEX or
-          /component/latent/SITE/INDEX. <Link to="/">Home</Link>
+          /component/latent/SITE/INDEX. <ModelLink to="/">Home</ModelLink>
         </p>
       </main>
     );

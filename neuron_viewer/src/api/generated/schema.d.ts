@@ -110,7 +110,7 @@ export interface paths {
         };
         /**
          * Read Health
-         * @description Whether the server is up; never loads the model.
+         * @description Whether the server is up, and which models are loaded; never loads a model.
          */
         get: operations["health-read_health"];
         put?: never;
@@ -181,6 +181,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Models
+         * @description The models this server serves (choose one with `?model=NAME` on any route); loads none.
+         */
+        get: operations["models-list_models"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sampling": {
         parameters: {
             query?: never;
@@ -221,6 +241,8 @@ export interface components {
             layer: number | null;
             /** Max */
             max: number | null;
+            /** Model */
+            model: string;
             /** Pattern */
             pattern: (number | null)[][] | null;
             /** Site */
@@ -476,6 +498,8 @@ export interface components {
         HealthResponse: {
             /** Loaded */
             loaded: boolean;
+            /** Loadedmodels */
+            loadedModels: string[];
             /** Model */
             model: string;
             /** Pending */
@@ -634,6 +658,8 @@ export interface components {
             directLogitAttribution: components["schemas"]["ComponentAttribution"][] | null;
             /** Layers */
             layers: components["schemas"]["LensLayer"][];
+            /** Model */
+            model: string;
             /** Position */
             position: number;
             /** Tokens */
@@ -708,6 +734,11 @@ export interface components {
             name: string;
             /** Source */
             source: string;
+        };
+        /** ModelsResponse */
+        ModelsResponse: {
+            /** Models */
+            models: components["schemas"]["ServedModel"][];
         };
         /**
          * NodeAblation
@@ -852,12 +883,27 @@ export interface components {
         };
         /** SamplingResponse */
         SamplingResponse: {
+            /** Model */
+            model: string;
             /** Promptstrings */
             promptStrings: string[];
             /** Prompttokens */
             promptTokens: number[];
             /** Samples */
             samples: components["schemas"]["SamplePair"][];
+        };
+        /** ServedModel */
+        ServedModel: {
+            /** Datasetavailable */
+            datasetAvailable: boolean;
+            /** Default */
+            default: boolean;
+            /** Description */
+            description: string;
+            /** Loaded */
+            loaded: boolean;
+            /** Name */
+            name: string;
         };
         /**
          * SiteAblation
@@ -1056,7 +1102,10 @@ export type $defs = Record<string, never>;
 export interface operations {
     "activations-read_activations": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description a served model (see /api/models); default: the server's default model */
+                model?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1087,6 +1136,15 @@ export interface operations {
             };
             /** @description Missing or wrong token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server does not serve the model asked for (`?model=`); the detail lists the served models */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1144,6 +1202,8 @@ export interface operations {
     "datasets-read_record": {
         parameters: {
             query?: {
+                /** @description a served model (see /api/models); default: the server's default model */
+                model?: string | null;
                 /** @description default: the served model's */
                 store?: string | null;
             };
@@ -1185,7 +1245,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description No such collation store, group or component */
+            /** @description No such collation store, group or component, or a model the server does not serve (`?model=`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1257,6 +1317,8 @@ export interface operations {
                 by?: "kurtosis" | "density" | "max" | "mean" | "variance" | "skew";
                 limit?: number;
                 measure?: ("activation" | "attention" | "write_norm") | null;
+                /** @description a served model (see /api/models); default: the server's default model */
+                model?: string | null;
                 /** @description default: the served model's */
                 store?: string | null;
             };
@@ -1297,7 +1359,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description No such collation store, group or component */
+            /** @description No such collation store, group or component, or a model the server does not serve (`?model=`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1364,7 +1426,10 @@ export interface operations {
     };
     "debugger-attribute_runs": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description a served model (see /api/models); default: the server's default model */
+                model?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1402,7 +1467,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description No such collation store, group or component */
+            /** @description No such collation store, group or component, or a model the server does not serve (`?model=`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1469,7 +1534,10 @@ export interface operations {
     };
     "debugger-read_logit_lens": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description a served model (see /api/models); default: the server's default model */
+                model?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1500,6 +1568,15 @@ export interface operations {
             };
             /** @description Missing or wrong token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server does not serve the model asked for (`?model=`); the detail lists the served models */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1641,6 +1718,8 @@ export interface operations {
         parameters: {
             query?: {
                 allModels?: boolean;
+                /** @description a served model (see /api/models); default: the server's default model */
+                model?: string | null;
             };
             header?: never;
             path?: never;
@@ -1668,6 +1747,15 @@ export interface operations {
             };
             /** @description Missing or wrong token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server does not serve the model asked for (`?model=`); the detail lists the served models */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1724,7 +1812,10 @@ export interface operations {
     };
     "model-read_model": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description a served model (see /api/models); default: the server's default model */
+                model?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1751,6 +1842,15 @@ export interface operations {
             };
             /** @description Missing or wrong token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server does not serve the model asked for (`?model=`); the detail lists the served models */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1807,7 +1907,10 @@ export interface operations {
     };
     "model-tokenize": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description a served model (see /api/models); default: the server's default model */
+                model?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1825,6 +1928,98 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TokenizeResponse"];
+                };
+            };
+            /** @description Invalid value for this model, an unknown Host header, a body past its bounds, or a model job whose estimated cost is over the server's budget (the detail gives the estimate, the budget and what to reduce; see activation_server/costs.py) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server does not serve the model asked for (`?model=`); the detail lists the served models */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body not sent as JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body or parameters fail their schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected server error (details in the server log) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Model queue full; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "models-list_models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelsResponse"];
                 };
             };
             /** @description Invalid value for this model, an unknown Host header, a body past its bounds, or a model job whose estimated cost is over the server's budget (the detail gives the estimate, the budget and what to reduce; see activation_server/costs.py) */
@@ -1894,7 +2089,10 @@ export interface operations {
     };
     "sampling-sample": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description a served model (see /api/models); default: the server's default model */
+                model?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1925,6 +2123,15 @@ export interface operations {
             };
             /** @description Missing or wrong token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server does not serve the model asked for (`?model=`); the detail lists the served models */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
