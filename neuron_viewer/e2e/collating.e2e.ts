@@ -3,19 +3,14 @@
  * the store is there. Runs its own `tdb serve` on a data directory whose store "is being
  * collated" (the progress file of a live process: this test's), then copies the shared e2e
  * store in. Skipped against an external server (TDB_E2E_URL). */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { browserSession } from "./browser";
-import { freePort, waitForHealth } from "./serve";
+import { E2E_DATA_DIR, startTdb } from "./serve";
 
-const viewer = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const repo = resolve(viewer, "..");
-const tdb = process.env.TDB ?? join(repo, ".venv", "bin", "tdb");
-const sharedData = process.env.TDB_E2E_DATA_DIR ?? join(viewer, ".e2e-data");
 const MODEL = "toy-gelu-2l";
 const TIMEOUT = 120_000;
 
@@ -29,15 +24,9 @@ afterAll(() => {
 });
 
 async function startServer(dir: string): Promise<string> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(tdb, ["serve", "--model", MODEL, "--port", String(port), "--data-dir", dir], {
-    cwd: repo,
-    stdio: "ignore",
-  });
-  server = child;
-  await waitForHealth(url, child, () => "(output not kept)");
-  return url;
+  const served = await startTdb(["--model", MODEL, "--data-dir", dir]);
+  server = served.child;
+  return served.url;
 }
 
 describe.skipIf(process.env.TDB_E2E_URL !== undefined)("while the datasets are collated", () => {
@@ -58,7 +47,7 @@ describe.skipIf(process.env.TDB_E2E_URL !== undefined)("while the datasets are c
     expect(await page.getByTestId("example").count()).toBe(0);
 
     // The collation "finishes": its store appears; the page asks again and shows the record.
-    cpSync(join(sharedData, "collations", MODEL), join(dataDir, "collations", MODEL), {
+    cpSync(join(E2E_DATA_DIR, "collations", MODEL), join(dataDir, "collations", MODEL), {
       recursive: true,
     });
     rmSync(work, { recursive: true, force: true });

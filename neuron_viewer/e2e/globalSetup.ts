@@ -4,14 +4,13 @@
  * minute for the budget below). The UI is served from dist/ (`npm run e2e` builds it first).
  *
  *   TDB                the tdb executable (default: ../.venv/bin/tdb)
- *   TDB_E2E_DATA_DIR   data directory (default: neuron_viewer/.e2e-data, kept between runs)
+ *   TDB_E2E_DATA_DIR   data directory (default: neuron_VIEWER/.e2e-data, kept between runs)
  *   TDB_E2E_URL        test an already running server instead of starting one */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { freePort, waitForHealth } from "./serve";
+import { E2E_DATA_DIR, REPO, startTdb, TDB, VIEWER } from "./serve";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -19,21 +18,17 @@ declare module "vitest" {
   }
 }
 
-const viewer = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const repo = resolve(viewer, "..");
-const tdb = process.env.TDB ?? join(repo, ".venv", "bin", "tdb");
-const dataDir = process.env.TDB_E2E_DATA_DIR ?? join(viewer, ".e2e-data");
 const MODEL = "toy-gelu-2l";
 const COLLATION_TOKENS = "32768";
 
 function prepareDatasets(): void {
-  mkdirSync(dataDir, { recursive: true });
-  if (existsSync(join(dataDir, "collations", MODEL, "index.json"))) return;
-  console.log(`e2e: collating ${COLLATION_TOKENS} bundled tokens for ${MODEL} into ${dataDir}`);
+  mkdirSync(E2E_DATA_DIR, { recursive: true });
+  if (existsSync(join(E2E_DATA_DIR, "collations", MODEL, "index.json"))) return;
+  console.log(`e2e: collating ${COLLATION_TOKENS} bundled tokens for ${MODEL} into ${E2E_DATA_DIR}`);
   const result = spawnSync(
-    tdb,
-    ["prepare", MODEL, "--data-dir", dataDir, "--tokens", COLLATION_TOKENS, "--threads", "1"],
-    { cwd: repo, stdio: "inherit" },
+    TDB,
+    ["prepare", MODEL, "--data-dir", E2E_DATA_DIR, "--tokens", COLLATION_TOKENS, "--threads", "1"],
+    { cwd: REPO, stdio: "inherit" },
   );
   if (result.status !== 0) throw new Error(`tdb prepare failed (${String(result.status)})`);
 }
@@ -44,24 +39,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide("baseUrl", given.replace(/\/$/, ""));
     return async () => {};
   }
-  if (!existsSync(join(viewer, "dist", "index.html"))) {
+  if (!existsSync(join(VIEWER, "dist", "index.html"))) {
     throw new Error("dist/ has no build: run `npm run build` first (`npm run e2e` does)");
   }
   prepareDatasets();
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  let output = "";
-  const child = spawn(tdb, ["serve", "--model", MODEL, "--port", String(port), "--data-dir", dataDir], {
-    cwd: repo,
-    env: { ...process.env, HF_HUB_OFFLINE: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
-  };
-  child.stdout.on("data", keep);
-  child.stderr.on("data", keep);
-  await waitForHealth(url, child, () => output);
+  const { child, url } = await startTdb(["--model", MODEL, "--data-dir", E2E_DATA_DIR], true);
   project.provide("baseUrl", url);
   const running = () => child.exitCode === null && child.signalCode === null;
   return async () => {

@@ -3,18 +3,12 @@
  * the other model, links keep it, and a reload stays on it. Runs its own `tdb serve` with two
  * `--model`s on the shared e2e data directory (a store for the default model only). Skipped
  * against an external server (TDB_E2E_URL). */
-import { spawn, type ChildProcess } from "node:child_process";
-import { join, dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import type { ChildProcess } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { browserSession } from "./browser";
 import { nodeRows, RUN_TIMEOUT, settled } from "./debuggerPage";
-import { freePort, waitForHealth } from "./serve";
+import { E2E_DATA_DIR, startTdb } from "./serve";
 
-const viewer = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const repo = resolve(viewer, "..");
-const tdb = process.env.TDB ?? join(repo, ".venv", "bin", "tdb");
-const sharedData = process.env.TDB_E2E_DATA_DIR ?? join(viewer, ".e2e-data");
 const DEFAULT = "toy-gelu-2l";
 const OTHER = "toy-attn-only-2l";
 const QUESTION = "/debugger?prompt=name+%3D+str%28value&t=%29&d=%5D";
@@ -27,17 +21,9 @@ afterAll(() => {
 });
 
 async function startServer(): Promise<string> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const args = ["serve", "--model", DEFAULT, "--model", OTHER, "--saes", "none"];
-  const child = spawn(tdb, [...args, "--port", String(port), "--data-dir", sharedData], {
-    cwd: repo,
-    env: { ...process.env, HF_HUB_OFFLINE: "1" },
-    stdio: "ignore",
-  });
-  server = child;
-  await waitForHealth(url, child, () => "(output not kept)");
-  return url;
+  const served = await startTdb(["--model", DEFAULT, "--model", OTHER, "--saes", "none", "--data-dir", E2E_DATA_DIR]);
+  server = served.child;
+  return served.url;
 }
 
 describe.skipIf(process.env.TDB_E2E_URL !== undefined)("several models", () => {
