@@ -129,10 +129,11 @@ class Node:
                 f"Cannot parse node id {node_id!r}; expected family:site:token:index "
                 "(heads: head:site:query:head:key)"
             )
-        try:
-            numbers = [int(p) for p in parts[2:]]
-        except ValueError:
-            raise ValueError(f"Node id {node_id!r} has a non-integer position or index") from None
+        # Plain ASCII digits only: `int` would also take "+1", " 1", "1_0" and other scripts'
+        # digits, none of which an id written by `Node.id` holds.
+        if not all(p.isascii() and p.isdigit() for p in parts[2:]):
+            raise ValueError(f"Node id {node_id!r} has a non-integer position or index")
+        numbers = [int(p) for p in parts[2:]]
         key = numbers[2] if family == "head" else None
         return cls(family, parts[1], numbers[0], numbers[1], key)
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from neuron_explainer.activations.nodes import Node, NodeSite, write_sublayer
+from neuron_explainer.activations.nodes import FAMILIES, Node, NodeSite, write_sublayer
 from neuron_explainer.activations.tables import top_k
+from tests.activations import node_id_fixture
 
 
 @pytest.mark.parametrize(
@@ -37,6 +38,26 @@ def test_layers() -> None:
     ["neuron:blocks.0.mlp.hook_post:3", "cell:x:1:2", "neuron:blocks.0.mlp.hook_post:a:2", ""],
 )
 def test_bad_ids_raise(bad: str) -> None:
+    with pytest.raises(ValueError):
+        Node.parse(bad)
+
+
+def test_ui_fixture_is_what_the_server_makes_of_node_ids() -> None:
+    """The UI's node-id rules are tested against this file (src/lib/nodeIds.test.ts); a change
+    to the server's rules fails here until the file is regenerated (see node_id_fixture)."""
+    assert node_id_fixture.FIXTURE.read_text() == node_id_fixture.fixture_text(), (
+        f"{node_id_fixture.FIXTURE} is out of date with Node: run "
+        "`.venv/bin/python -m tests.activations.node_id_fixture` and check the UI's tests"
+    )
+    for expected in node_id_fixture.fixture()["valid"]:
+        parsed = Node.parse(expected["id"])
+        assert node_id_fixture.row(parsed) == expected
+    families = {row["family"] for row in node_id_fixture.fixture()["valid"]}
+    assert families == set(FAMILIES)
+
+
+@pytest.mark.parametrize("bad", node_id_fixture.INVALID)
+def test_ids_the_ui_must_refuse_are_refused(bad: str) -> None:
     with pytest.raises(ValueError):
         Node.parse(bad)
 

@@ -2,13 +2,11 @@
  * Each passes the page's model (`?model=` in the URL, `useModelQuery`) and has it in its key. */
 import { keepPreviousData, useMutation, useQuery } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "./client";
-import type { operations } from "./generated/schema";
+import type { SummaryBy } from "./enums";
 import { useModelQuery } from "./modelName";
 
 export type ModelInfo = Schemas["ModelInfo"];
-export type SummaryBy = NonNullable<
-  NonNullable<operations["datasets-read_summary"]["parameters"]["query"]>["by"]
->;
+export type { SummaryBy };
 export type ComponentSpec = Schemas["ComponentSpec"];
 
 const COLLATING_POLL_MS = 15_000;

@@ -2,7 +2,7 @@
  * values. */
 import { visibleToken } from "../lib/format";
 import { nodeLabel, parseNodeId } from "../lib/nodes";
-import { ABLATION_VALUES, ablationWithValue, parseMagnitude, type AblationValueChoice, type DebuggerState } from "../lib/urlState";
+import { ABLATION_VALUES, ablationWithValue, parseConstant, type AblationValueChoice, type DebuggerState } from "../lib/urlState";
 
 const VALUE_LABELS: Record<AblationValueChoice, string> = {
   zero: "to zero",
@@ -39,7 +39,7 @@ export function InterventionBar({ state, update, strings }: Props) {
   const setValue = (nodeId: string, value: AblationValueChoice) =>
     update({ ablations: state.ablations.map((a) => (a.nodeId === nodeId ? ablationWithValue(a, value) : a)) });
   const setConstant = (nodeId: string, text: string) => {
-    const constant = parseMagnitude(text);
+    const constant = parseConstant(text);
     const current = state.ablations.find((a) => a.nodeId === nodeId);
     if (constant === null || current?.constant === constant) return;
     update({ ablations: state.ablations.map((a) => (a.nodeId === nodeId ? { ...a, constant } : a)) });

@@ -5,7 +5,7 @@
 import { useMemo } from "react";
 import { METRICS, METRIC_HELP, METRIC_LABELS, type Metric, type Side } from "../lib/metrics";
 import { columnScale, filterNodes, sortNodes } from "../lib/nodeTable";
-import type { DebuggerState, RankOn, SortChoice } from "../lib/urlState";
+import { RANK_ON, type DebuggerState, type SortChoice } from "../lib/urlState";
 import { NodeTableRow, type NodeActions } from "./NodeTableRow";
 import type { DebuggerTableNode } from "./request";
 
@@ -67,7 +67,7 @@ export function NodeTable({ rows, sides, state, update, actions }: Props) {
               title="Which run's values pick the top and bottom k nodes"
               onChange={(e) => update({ rankOn: sides.find((s) => s === e.target.value) ?? "left" })}
             >
-              {(["left", "right", "diff"] as const satisfies readonly RankOn[]).map((s) => (
+              {RANK_ON.map((s) => (
                 <option key={s} value={s}>
                   {s === "diff" ? "diff (left − right)" : `${s} run`}
                 </option>

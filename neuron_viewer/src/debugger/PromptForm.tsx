@@ -1,6 +1,7 @@
 /** The question: prompt, targets and distractors (with swap), an optional second prompt. The
  * text fields are a draft (debugger/draft.ts) until Run; toggles and k apply at once. */
 import type { Dispatch, SetStateAction, SubmitEvent } from "react";
+import { DISTRACTORS_MAX, TARGETS_MAX } from "../api/bounds";
 import { swapSides } from "../lib/tokenPreview";
 import type { DebuggerState } from "../lib/urlState";
 import { commitChange, isComplete, type Draft } from "./draft";
@@ -8,8 +9,6 @@ import { FamilyToggles } from "./FamilyToggles";
 import { KInput } from "./KInput";
 import { PromptPreview, useTokenCount } from "./PromptPreview";
 import { TokenListInput } from "./TokenInput";
-
-const MAX_TOKENS_PER_SIDE = 16;
 
 interface Props {
   state: DebuggerState;
@@ -46,7 +45,7 @@ export function PromptForm({ state, update, running, draft, setDraft }: Props) {
           idPrefix="target"
           values={draft.targets}
           onChange={(targets) => set({ targets })}
-          max={MAX_TOKENS_PER_SIDE}
+          max={TARGETS_MAX}
         />
         <button type="button" onClick={swap} aria-label="Swap targets and distractors" title="Swap targets and distractors">
           ⇄ swap
@@ -56,7 +55,7 @@ export function PromptForm({ state, update, running, draft, setDraft }: Props) {
           idPrefix="distractor"
           values={draft.distractors}
           onChange={(distractors) => set({ distractors })}
-          max={MAX_TOKENS_PER_SIDE}
+          max={DISTRACTORS_MAX}
         />
       </div>
       <div className="row">

@@ -2,10 +2,11 @@
  * at every token: sampling has no fixed positions) and any steering (a neuron's or latent's
  * output direction times a strength), next to plain samples from the same seed. */
 import { useState } from "react";
+import { MAX_NEW_TOKENS_RANGE, TEMPERATURE_RANGE } from "../api/bounds";
 import { useSampling } from "../api/hooks";
 import { componentLabel } from "../lib/nodes";
 import { ErrorBox } from "../lib/QueryStatus";
-import { parseMagnitude, type DebuggerState } from "../lib/urlState";
+import { parseStrength, type DebuggerState } from "../lib/urlState";
 import type { DebuggerTableNode } from "./request";
 import { buildSamplingRequest, canSteer, nodeComponent, samplingComponents, steerings } from "./sampling";
 
@@ -33,7 +34,7 @@ function SteerControl({ state, update, rows }: Props) {
   const candidates = steerCandidates(rows, state);
   const [picked, setPicked] = useState("");
   const [strengthText, setStrengthText] = useState("5");
-  const strength = parseMagnitude(strengthText);
+  const strength = parseStrength(strengthText);
   const nodeId = candidates.some((c) => c.nodeId === picked) ? picked : (candidates[0]?.nodeId ?? "");
   const active = steerings(state);
   return (
@@ -114,9 +115,9 @@ export function SamplingPanel(props: Props) {
       <p className="muted small">{describeInterventions(state)}</p>
       <div className="row">
         <label htmlFor="sample-n">new tokens</label>
-        <input id="sample-n" type="number" min={1} max={64} value={maxNew} onChange={(e) => setMaxNew(Number(e.target.value) || 1)} />
+        <input id="sample-n" type="number" min={MAX_NEW_TOKENS_RANGE.min} max={MAX_NEW_TOKENS_RANGE.max} value={maxNew} onChange={(e) => setMaxNew(Number(e.target.value) || 1)} />
         <label htmlFor="sample-t">temperature</label>
-        <input id="sample-t" type="number" min={0} max={10} step={0.1} value={temperature} onChange={(e) => setTemperature(Number(e.target.value) || 0)} />
+        <input id="sample-t" type="number" min={TEMPERATURE_RANGE.min} max={TEMPERATURE_RANGE.max} step={0.1} value={temperature} onChange={(e) => setTemperature(Number(e.target.value) || 0)} />
         <button
           type="button"
           onClick={() => sampling.mutate(buildSamplingRequest(state, maxNew, temperature))}

@@ -1,6 +1,7 @@
 /** From the debugger's URL state to the body of one debugger run, and back from the result's
  * node rows to table rows. */
 import type { Schemas } from "../api/client";
+import type { Selection } from "../api/enums";
 import { formatValue, visibleToken } from "../lib/format";
 import type { Side } from "../lib/metrics";
 import type { MetricValues, TableNode } from "../lib/nodeTable";
@@ -12,7 +13,7 @@ export type DebuggerResult = Schemas["DebuggerResult"];
 export type NodeRow = Schemas["NodeRow"];
 export type TraceSpec = Schemas["TraceSpec"];
 
-export type Selection = NonNullable<DebuggerRun["families"]>[number];
+export type { Selection };
 
 /** The node families to request: neurons or the latents of the MLP autoencoders, heads or the
  * latents of the attention-output autoencoders (the server selects them by site). */

@@ -1,12 +1,15 @@
 import { useEffect, useRef, useState } from "react";
 import { useLocation, useSearchParams } from "react-router-dom";
 import { ModelLink } from "../lib/ModelLink";
-import { useLayerSummary, type ModelInfo, type SummaryBy } from "../api/hooks";
+import type { Covers, Exhaustive, SummaryBy } from "../api/enums";
+import { useLayerSummary, type ModelInfo } from "../api/hooks";
 import { formatValue } from "../lib/format";
 import { autoencoderSite, componentLabel, componentPath, type ComponentId } from "../lib/nodes";
 import { QueryStatus } from "../lib/QueryStatus";
 
-const BY: readonly SummaryBy[] = ["kurtosis", "max", "density", "mean", "variance", "skew"];
+/** the statistics a layer summary ranks by, in column order */
+const BY = ["kurtosis", "max", "density", "mean", "variance", "skew"] as const satisfies readonly SummaryBy[];
+export type ByCovered = Exhaustive<Covers<SummaryBy, typeof BY>>;
 type By = SummaryBy;
 type Group = NonNullable<ModelInfo["dataset"]["groups"]>[number];
 

@@ -1,7 +1,16 @@
 /** The four metrics of every node (see DESIGN.md, "Terms"), in table order, with the text of
  * their column tooltips. The keys are the wire names of the node values. */
-export const METRICS = ["activation", "writeMagnitude", "directEffect", "totalEffect"] as const;
+import type { Schemas } from "../api/client";
+import type { Covers, Exhaustive } from "../api/enums";
+
+export const METRICS = [
+  "activation",
+  "writeMagnitude",
+  "directEffect",
+  "totalEffect",
+] as const satisfies readonly (keyof Schemas["NodeValues"])[];
 export type Metric = (typeof METRICS)[number];
+export type MetricsCovered = Exhaustive<Covers<keyof Schemas["NodeValues"], typeof METRICS>>;
 
 export const METRIC_LABELS: Record<Metric, string> = {
   activation: "Activation",
@@ -24,5 +33,6 @@ export const METRIC_HELP: Record<Metric, string> = {
     "with the sign reversed. Check it with Verify.",
 };
 
-export const SIDES = ["left", "diff", "right"] as const;
+export const SIDES = ["left", "diff", "right"] as const satisfies readonly (keyof Schemas["NodeValueSides"])[];
 export type Side = (typeof SIDES)[number];
+export type SidesCovered = Exhaustive<Covers<keyof Schemas["NodeValueSides"], typeof SIDES>>;

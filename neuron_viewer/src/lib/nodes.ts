@@ -1,14 +1,16 @@
-/** Node ids (as the server writes them) and component identities, their labels and links.
+/** Node ids (as the server writes them) and component identities, their labels and links. The
+ * one place in the UI that reads or writes node ids; its rules are tested against the server's
+ * (`nodeIds.fixture.json`, made by the server's `Node`).
  *
  *   embedding:hook_embed:TOKEN:0
  *   neuron:blocks.L.mlp.hook_post:TOKEN:NEURON
- *   head:blocks.L.attn.hook_pattern:QUERY:HEAD:KEY
+ *   head:blocks.L.attn.hook_pattern:QUERY:HEAD:KEY     (KEY <= QUERY)
  *   latent:SITE.hook_sae_acts_post:TOKEN:LATENT      (SITE: where the autoencoder is spliced)
  */
-import type { TraceKindChoice } from "./urlState";
+import type { ComponentFamily, Covers, Exhaustive, NodeFamily, TraceKind } from "../api/enums";
 
-export type Family = "embedding" | "neuron" | "head" | "latent";
-export type ComponentFamily = Exclude<Family, "embedding">;
+export type Family = NodeFamily;
+export type { ComponentFamily };
 
 export interface ParsedNode {
   family: Family;
@@ -35,8 +37,12 @@ export function siteLayer(site: string): number | null {
   return match?.[1] === undefined ? null : Number(match[1]);
 }
 
-const FAMILIES: readonly Family[] = ["embedding", "neuron", "head", "latent"];
+export const FAMILIES = ["embedding", "neuron", "head", "latent"] as const satisfies readonly Family[];
+export type FamiliesCovered = Exhaustive<Covers<Family, typeof FAMILIES>>;
 
+/** The node of an id, or null where the server would refuse the id: an unknown family, a wrong
+ * number of parts, a position or index that is not a non-negative integer, or a head whose key
+ * token comes after its query token. */
 export function parseNodeId(id: string): ParsedNode | null {
   const [familyText, site, ...rest] = id.split(":");
   const family = FAMILIES.find((f) => f === familyText);
@@ -44,6 +50,7 @@ export function parseNodeId(id: string): ParsedNode | null {
   const numbers = rest.map((p) => (/^\d+$/.test(p) ? Number(p) : NaN));
   if (numbers.some(Number.isNaN) || numbers.length !== (family === "head" ? 3 : 2)) return null;
   const [token = 0, index = 0, key] = numbers;
+  if (key !== undefined && key > token) return null;
   return {
     family,
     site,
@@ -52,6 +59,13 @@ export function parseNodeId(id: string): ParsedNode | null {
     index,
     keyToken: key ?? null,
   };
+}
+
+/** The id of a node (inverse of `parseNodeId`): `family:site:token:index`, heads `:key` after. */
+export function formatNodeId(node: Omit<ParsedNode, "layer">): string {
+  const parts = [node.family, node.site, String(node.token), String(node.index)];
+  if (node.keyToken !== null) parts.push(String(node.keyToken));
+  return parts.join(":");
 }
 
 /** The site an autoencoder is spliced at, from its latents' hook site. */
@@ -115,7 +129,7 @@ export function parseComponentPath(
 
 /** The quantities a node can be traced by: a head pair's query, key, query-key product or
  * value path; a neuron's or latent's pre-activation. Embeddings have none. */
-export function traceKinds(family: Family): { kind: TraceKindChoice; label: string }[] {
+export function traceKinds(family: Family): { kind: TraceKind; label: string }[] {
   if (family === "head") {
     return [
       { kind: "head_query", label: "query" },

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { components } from "../api/generated/openapi.json";
 import { DEFAULT_STATE, type DebuggerState, ablationWithValue, debuggerUrl, decodeState, encodeState } from "./urlState";
 
 const full: DebuggerState = {
@@ -72,6 +73,24 @@ describe("URL state", () => {
     expect(encodeState({ ...DEFAULT_STATE, position: 0 }).toString()).toBe("pos=0");
     expect(decodeState(new URLSearchParams("pos=-1")).position).toBeNull();
     expect(decodeState(new URLSearchParams("pos=x")).position).toBeNull();
+  });
+
+  it("accepts what the server's schema accepts, up to its bounds and no further", () => {
+    const { DebuggerRun, NodeAblation, Intervention } = components.schemas;
+    const decode = (query: string) => decodeState(new URLSearchParams(query));
+    const { k, verify, position } = DebuggerRun.properties;
+    expect(decode(`k=${k.maximum}`).k).toBe(k.maximum);
+    expect(decode(`k=${k.maximum + 1}`).k).toBe(DEFAULT_STATE.k);
+    expect(decode(`verify=${verify.maximum}`).verify).toBe(verify.maximum);
+    expect(decode(`verify=${verify.maximum + 1}`).verify).toBe(DEFAULT_STATE.verify);
+    expect(decode(`pos=${position.maximum}`).position).toBe(position.maximum);
+    expect(decode(`pos=${position.maximum + 1}`).position).toBeNull();
+    const constant = NodeAblation.properties.constant;
+    expect(decode(`ablate=n:a~constant:${constant.minimum}`).ablations).toHaveLength(1);
+    expect(decode(`ablate=n:a~constant:${constant.maximum * 1.5}`).ablations).toHaveLength(0);
+    const strength = Intervention.properties.strength;
+    expect(decode(`steer=n:a~${strength.maximum}`).steer).toHaveLength(1);
+    expect(decode(`steer=n:a~${strength.minimum * 1.5}`).steer).toHaveLength(0);
   });
 
   it("drops constants and strengths that are not finite numbers within bounds", () => {

@@ -6,12 +6,18 @@
  *    &ablate=<nodeId>~constant:1.5&trace=head_query~<nodeId>&compare=...&verify=10&rank=diff
  *    &sort=totalEffect.left.desc&filter=L1&pos=3&lens=1&steer=<nodeId>~-4
  */
+import { CONSTANT_RANGE, K_RANGE, POSITION_RANGE, STRENGTH_RANGE, VERIFY_RANGE, type Range } from "../api/bounds";
+import type { AblationValue, Covers, Exhaustive, RankOn, TraceKind } from "../api/enums";
 import { METRICS, SIDES, type Metric, type Side } from "./metrics";
 
+export type { RankOn };
 export type MlpChoice = "neurons" | "latents";
 export type AttnChoice = "heads" | "latents";
-export const ABLATION_VALUES = ["zero", "mean", "constant"] as const;
-export type AblationValueChoice = (typeof ABLATION_VALUES)[number];
+/** The ablation values the debugger offers: all the server's but "source" (the value at the
+ * second prompt, which the debugger never sends). */
+export type AblationValueChoice = Exclude<AblationValue, "source">;
+export const ABLATION_VALUES = ["zero", "mean", "constant"] as const satisfies readonly AblationValueChoice[];
+export type AblationValuesCovered = Exhaustive<Covers<AblationValueChoice, typeof ABLATION_VALUES>>;
 export const TRACE_KINDS = [
   "neuron_pre",
   "latent_pre",
@@ -19,8 +25,12 @@ export const TRACE_KINDS = [
   "head_key",
   "head_qk",
   "head_value",
-] as const;
-export type TraceKindChoice = (typeof TRACE_KINDS)[number];
+] as const satisfies readonly TraceKind[];
+export type TraceKindsCovered = Exhaustive<Covers<TraceKind, typeof TRACE_KINDS>>;
+export type TraceKindChoice = TraceKind;
+/** in the node table's order */
+export const RANK_ON = ["left", "right", "diff"] as const satisfies readonly RankOn[];
+export type RankOnCovered = Exhaustive<Covers<RankOn, typeof RANK_ON>>;
 
 export interface AblationChoice {
   nodeId: string;
@@ -52,8 +62,6 @@ export interface SortChoice {
   descending: boolean;
 }
 
-export type RankOn = "left" | "right" | "diff";
-
 export interface DebuggerState {
   prompt: string;
   targets: string[];
@@ -77,12 +85,11 @@ export interface DebuggerState {
   steer: SteerChoice[];
 }
 
-export const K_MIN = 1;
-export const K_MAX = 100;
-export const VERIFY_MAX = 50;
-/** the server's bound on constants and steering strengths */
-export const MAGNITUDE_MAX = 1e6;
-export const POSITION_MAX = 4095;
+export const K_MIN = K_RANGE.min;
+export const K_MAX = K_RANGE.max;
+export const VERIFY_MAX = VERIFY_RANGE.max;
+/** the last token position a run can explain (positions count from 0 here) */
+export const POSITION_MAX = POSITION_RANGE.max;
 
 export const DEFAULT_SORT: SortChoice = { metric: "totalEffect", side: "left", descending: true };
 
@@ -118,11 +125,20 @@ function intIn(value: string | null, min: number, max: number, fallback: number)
   return n >= min && n <= max ? n : fallback;
 }
 
-/** A finite number within the server's magnitude bound, or null. */
-export function parseMagnitude(value: string | null): number | null {
+function numberIn(value: string | null, { min, max }: Range): number | null {
   if (value === null || value.trim() === "") return null;
   const n = Number(value);
-  return Number.isFinite(n) && Math.abs(n) <= MAGNITUDE_MAX ? n : null;
+  return Number.isFinite(n) && n >= min && n <= max ? n : null;
+}
+
+/** An ablation constant within the server's bounds, or null. */
+export function parseConstant(value: string | null): number | null {
+  return numberIn(value, CONSTANT_RANGE);
+}
+
+/** A steering strength within the server's bounds, or null. */
+export function parseStrength(value: string | null): number | null {
+  return numberIn(value, STRENGTH_RANGE);
 }
 
 function encodeSort(sort: SortChoice): string {
@@ -146,7 +162,7 @@ function decodeAblation(value: string): AblationChoice | null {
   const kind = ABLATION_VALUES.find((v) => v === kindText);
   if (!nodeId || kind === undefined) return null;
   if (kind !== "constant") return constantText === null ? { nodeId, value: kind } : null;
-  const constant = parseMagnitude(constantText);
+  const constant = parseConstant(constantText);
   return constant === null ? null : { nodeId, value: kind, constant };
 }
 
@@ -159,7 +175,7 @@ function encodeAblation(a: AblationChoice): string {
 function decodeSteer(value: string): SteerChoice | null {
   const at = value.lastIndexOf(SEP);
   if (at <= 0) return null;
-  const strength = parseMagnitude(value.slice(at + 1));
+  const strength = parseStrength(value.slice(at + 1));
   return strength === null ? null : { nodeId: value.slice(0, at), strength };
 }
 
@@ -225,8 +241,8 @@ export function decodeState(params: URLSearchParams): DebuggerState {
     ablations,
     trace: decodeTrace(params.get("trace")),
     comparePrompt: params.get("compare"),
-    verify: intIn(params.get("verify"), 0, VERIFY_MAX, DEFAULT_STATE.verify),
-    rankOn: oneOf(params.get("rank"), SIDES, DEFAULT_STATE.rankOn),
+    verify: intIn(params.get("verify"), VERIFY_RANGE.min, VERIFY_MAX, DEFAULT_STATE.verify),
+    rankOn: oneOf(params.get("rank"), RANK_ON, DEFAULT_STATE.rankOn),
     sort: decodeSort(params.get("sort")),
     filter: params.get("filter") ?? "",
     position: pos < 0 ? null : pos,
