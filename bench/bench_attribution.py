@@ -178,6 +178,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # Denormal floats flushed to zero, as `tdb` does: the library leaves this process-wide
+    # setting to its entry points (softmax gradients over a vocabulary are full of denormals).
+    torch.set_flush_denormal(True)
     if len(sys.argv) == 4 and sys.argv[1] == "--peak":
         _peak_child(sys.argv[2], int(sys.argv[3]))
     else:

@@ -35,7 +35,7 @@ from common import median_times, repo_tokens
 
 from neuron_explainer.datasets import CollationConfig, collate_shard
 from neuron_explainer.datasets.collate import groups_of
-from neuron_explainer.datasets.commands import setup_job
+from neuron_explainer.datasets.jobs import setup_job
 from neuron_explainer.datasets.shards import from_tensors, to_tensors
 from neuron_explainer.datasets.streams import forward_cache
 from neuron_explainer.models.loading import load_model
@@ -51,6 +51,9 @@ WARMUP = 1
 
 
 def main() -> None:
+    # Denormal floats flushed to zero, as `tdb` does: the library leaves this process-wide
+    # setting to its entry points (softmax gradients over a vocabulary are full of denormals).
+    torch.set_flush_denormal(True)
     setup_job()
     torch.set_grad_enabled(False)
     model = load_model(MODEL).eval()

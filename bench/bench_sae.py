@@ -25,7 +25,8 @@ from neuron_explainer.models.loading import load_model
 from neuron_explainer.models.sae_io import load_sae
 from neuron_explainer.models.sparse_autoencoder import SaeConfig
 from neuron_explainer.training.sae_activations import ShuffleBuffer
-from neuron_explainer.training.train_sae import SaeTrainConfig, train_sae_on_source
+from neuron_explainer.training.sae_config import SaeTrainConfig
+from neuron_explainer.training.train_sae import train_sae_on_source
 
 REPO = Path(__file__).resolve().parents[1]
 SITE = "blocks.0.mlp.hook_post"

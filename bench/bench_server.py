@@ -80,6 +80,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=CLIENTS)
     parser.add_argument("--seconds", type=float, default=SECONDS)
     args = parser.parse_args()
+    # Denormal floats flushed to zero, as `tdb` does: the library leaves this process-wide
+    # setting to its entry points (softmax gradients over a vocabulary are full of denormals).
+    torch.set_flush_denormal(True)
 
     engine = load_engine(Settings(model=MODEL))
     investigation = first_investigation()

@@ -185,6 +185,9 @@ def main() -> None:
     parser.add_argument("--calibrate", action="store_true", help="estimates vs measured times")
     parser.add_argument("--worst-only", action="store_true", help="only the request at every bound")
     args = parser.parse_args()
+    # Denormal floats flushed to zero, as `tdb` does: the library leaves this process-wide
+    # setting to its entry points (softmax gradients over a vocabulary are full of denormals).
+    torch.set_flush_denormal(True)
 
     engine = load_engine(Settings(model=MODEL))
     tokens = [int(t) for t in repo_tokens(engine.model.tokenizer, engine.model.cfg.n_ctx)]

@@ -136,6 +136,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         args.model = DEFAULT_MODEL
     handler: Handler = args.handler
+    import torch
+
+    # An entry point's choice, which the library leaves to it: every command runs with denormal
+    # floats flushed to zero (a setting of this thread, inherited by threads it starts), as
+    # attribution, training and collation are many times slower on the CPU without it (softmax
+    # gradients over a vocabulary are full of denormals). The server's model thread sets it too.
+    torch.set_flush_denormal(True)
     try:
         return handler(args)
     except (FileNotFoundError, KeyError, ValueError) as e:

@@ -162,15 +162,10 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def openapi_document() -> dict[str, Any]:
-    """The OpenAPI document of the app; builds no model."""
-    from neuron_explainer.activation_server.main import create_app
-
-    return create_app().openapi()
-
-
 def _openapi(args: argparse.Namespace) -> int:
     import orjson
+
+    from neuron_explainer.activation_server.main import openapi_document
 
     data = orjson.dumps(openapi_document(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
     if args.out is None:

@@ -50,8 +50,8 @@ from neuron_explainer.datasets import (
     StoreMissingError,
 )
 from neuron_explainer.datasets.array_cache import ArrayCache
-from neuron_explainer.datasets.commands import default_work_dir
 from neuron_explainer.datasets.config import Group
+from neuron_explainer.datasets.locations import default_work_dir
 from neuron_explainer.datasets.progress import read_progress
 from neuron_explainer.datasets.reader import MAX_OPEN_STORES
 

@@ -84,3 +84,9 @@ def create_app(
         allow_headers=["Authorization", "Content-Type", TOKEN_HEADER],
     )
     return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of the app (`tdb openapi`, the generated UI client); builds no
+    model."""
+    return create_app().openapi()

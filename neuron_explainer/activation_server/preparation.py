@@ -43,7 +43,7 @@ Phase = Literal["queued", "running", "restarting", "failed", "finished", "stoppe
 
 def store_missing(settings: Settings) -> bool:
     from neuron_explainer.datasets import CollationFileError, open_store
-    from neuron_explainer.datasets.commands import default_store_dir
+    from neuron_explainer.datasets.locations import default_store_dir
 
     try:
         open_store(default_store_dir(settings.data_dir, settings.model))

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ParamSpec, Protocol, TypeVar
 
+import torch
+
 P = ParamSpec("P")
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -49,6 +51,14 @@ class Client(Protocol):
     async def is_disconnected(self) -> bool: ...
 
 
+def _model_thread_setup() -> None:
+    """The server's entry point for model work: the library leaves process-wide float settings
+    to its callers, and this thread is where the server's model work runs. Denormal floats are
+    flushed to zero (softmax gradients over a vocabulary are full of them, and they are slow on
+    the CPU); the setting is per thread, so setting it here leaves the event loop's untouched."""
+    torch.set_flush_denormal(True)
+
+
 class ModelWorker:
     def __init__(self, max_pending: int) -> None:
         if max_pending < 1:
@@ -70,7 +80,9 @@ class ModelWorker:
                 raise QueueFullError(self._pending)
             self._pending += 1
             if self._executor is None:
-                self._executor = ThreadPoolExecutor(1, thread_name_prefix="tdb-model")
+                self._executor = ThreadPoolExecutor(
+                    1, thread_name_prefix="tdb-model", initializer=_model_thread_setup
+                )
             executor = self._executor
         try:
             future = executor.submit(fn, *args, **kwargs)

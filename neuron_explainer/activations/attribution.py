@@ -140,8 +140,10 @@ class _Measured:
 
 def attribute(model: Transformer, request: AttributionRequest) -> AttributionResult:
     """Attribute the objective (by default the logit difference) to the nodes of the requested
-    families; see the module docstring."""
-    torch.set_flush_denormal(True)  # softmax gradients over a vocabulary are full of denormals
+    families; see the module docstring. On the CPU, call `torch.set_flush_denormal(True)` first,
+    as `tdb` and the server's model thread do: softmax gradients over a vocabulary are full of
+    denormals, which are slow to compute with. It is the caller's, as it changes every later
+    float operation of the thread."""
     _check_counts(request)
     left = encode_prompt(model, request.prompt)
     right, right_run = _right_run(model, request, left)

@@ -32,8 +32,8 @@ from torch import Tensor
 
 from neuron_explainer.activations.attribution import PromptLike, encode_prompt, resolve_position
 from neuron_explainer.activations.direction import FINAL_SCALE, LogitDifference, resolve_tokens
-from neuron_explainer.activations.metrics import block
 from neuron_explainer.activations.vocab import vocabulary_strings
+from neuron_explainer.models.accessors import block
 from neuron_explainer.models.config import TransformerConfig
 from neuron_explainer.models.transformer import Transformer
 

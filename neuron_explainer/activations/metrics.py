@@ -49,8 +49,9 @@ from neuron_explainer.activations.nodes import (
     pattern_site,
     site_layer,
 )
+from neuron_explainer.models.accessors import block, mlp
 from neuron_explainer.models.sae_splice import spliced_saes
-from neuron_explainer.models.transformer import MLP, Block, Transformer
+from neuron_explainer.models.transformer import Transformer
 
 MetricName = Literal["activation", "write_magnitude", "direct_effect", "total_effect"]
 METRICS: tuple[MetricName, ...] = get_args(MetricName)
@@ -262,21 +263,6 @@ class LatentFamily(Family):
 
     def token_sums(self, total_effect: Tensor) -> Float[Tensor, "batch pos"]:
         return total_effect.sum(-1)
-
-
-def block(model: Transformer, layer: int | None) -> Block:
-    if layer is None or not 0 <= layer < model.cfg.n_layers:
-        raise ValueError(f"The model has no layer {layer}")
-    b = model.blocks[layer]
-    assert isinstance(b, Block)
-    return b
-
-
-def mlp(model: Transformer, layer: int | None) -> MLP:
-    m = block(model, layer).mlp
-    if m is None:
-        raise ValueError(f"Layer {layer} has no MLP")
-    return m
 
 
 def latent_write_directions(

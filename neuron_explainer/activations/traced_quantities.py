@@ -15,13 +15,13 @@ from jaxtyping import Bool, Float
 from torch import Tensor
 
 from neuron_explainer.activations.direction import DirectRead, Objective, freeze
-from neuron_explainer.activations.metrics import block, mlp
 from neuron_explainer.activations.nodes import (
     EMBED_SITE,
     NodeSite,
     site_layer,
     write_sublayer,
 )
+from neuron_explainer.models.accessors import block, mlp
 from neuron_explainer.models.hooks import HookPoint, HookSpec
 from neuron_explainer.models.sae_splice import SAE_HOOK_SUFFIXES, spliced_saes
 from neuron_explainer.models.transformer import LayerNorm, Transformer

@@ -23,8 +23,9 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from neuron_explainer.activations.metrics import block, latent_write_directions, mlp
+from neuron_explainer.activations.metrics import latent_write_directions
 from neuron_explainer.activations.nodes import LATENT_SUFFIX, Node
+from neuron_explainer.models.accessors import block, mlp
 from neuron_explainer.models.sae_splice import spliced_saes
 from neuron_explainer.models.token_text import text_strings
 from neuron_explainer.models.transformer import Transformer

@@ -18,7 +18,6 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from tqdm import tqdm
 
 from neuron_explainer.datasets.config import FORMAT_VERSION, CollationConfig, Group, model_groups
 from neuron_explainer.datasets.examples import group_salt, node_keys
+from neuron_explainer.datasets.plan import make_plan
 from neuron_explainer.datasets.progress import ProgressWriter, claim_work_dir
 from neuron_explainer.datasets.samples import KeyOrder
 from neuron_explainer.datasets.shards import (
@@ -42,6 +42,7 @@ from neuron_explainer.datasets.shards import (
     write_bytes,
 )
 from neuron_explainer.datasets.stats import measure_batch
+from neuron_explainer.datasets.store import write_store
 from neuron_explainer.datasets.streams import (
     Cache,
     GroupBatch,
@@ -49,6 +50,7 @@ from neuron_explainer.datasets.streams import (
     forward_cache,
 )
 from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder
+from neuron_explainer.models.token_files import open_tokens
 from neuron_explainer.models.transformer import Transformer
 
 JOB_FILENAME = "job.json"
@@ -142,49 +144,6 @@ def collate_shard(
     return result
 
 
-@dataclass(frozen=True)
-class CollationPlan:
-    """Which contexts of which token file, and how they are cut into shards."""
-
-    tokens_path: str
-    token_start: int
-    context_size: int
-    n_contexts: int
-    shard_contexts: int
-
-    @property
-    def n_shards(self) -> int:
-        return -(-self.n_contexts // self.shard_contexts)
-
-    @property
-    def n_tokens(self) -> int:
-        return self.n_contexts * self.context_size
-
-    def shard(self, i: int) -> tuple[int, int]:
-        """First context and number of contexts of shard i."""
-        first = i * self.shard_contexts
-        return first, min(self.shard_contexts, self.n_contexts - first)
-
-
-def make_plan(
-    tokens_path: str | Path,
-    n_file_tokens: int,
-    size: int,
-    cfg: CollationConfig,
-    token_budget: int | None = None,
-    token_start: int = 0,
-) -> CollationPlan:
-    available = n_file_tokens - token_start
-    budget = available if token_budget is None else min(token_budget, available)
-    n_contexts = budget // size
-    if n_contexts <= 0:
-        raise ValueError(
-            f"{tokens_path}: {available} tokens after token {token_start}, fewer than one "
-            f"context of {size}"
-        )
-    return CollationPlan(str(tokens_path), token_start, size, n_contexts, cfg.shard_contexts)
-
-
 def fingerprint(model: Transformer, saes: Mapping[str, SparseAutoencoder]) -> str:
     """A hash of the weights, so that a work directory is never resumed with other weights."""
     h = hashlib.sha256()
@@ -230,9 +189,6 @@ def run_collation(
     Shards are collated in order, each merged into the result of those before it
     (`collate_shard(into=...)`), and that result is saved as a checkpoint in `work_dir` about
     once a minute (the previous one then deleted); a rerun resumes from the last checkpoint."""
-    from neuron_explainer.datasets.store import write_store
-    from neuron_explainer.training.train_model import open_tokens
-
     size = context_size(model, cfg)
     tokens = open_tokens(tokens_path, size - 1, model.cfg.d_vocab)
     plan = make_plan(tokens_path, len(tokens), size, cfg, token_budget, token_start)

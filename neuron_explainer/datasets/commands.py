@@ -4,156 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from neuron_explainer.datasets.config import CollationConfig
-
-DEFAULT_DATA_DIR = "data"  # as `training.commands`: tokens in DATA_DIR/tokens/SPLIT.u16
-DEFAULT_SPLIT = "collation"
-# Tokens shipped in the repository (datasets/collation/README.md), for a clone with no corpus.
-BUNDLED_SPLIT = "bundled"
-BUNDLED_TOKENS = Path(__file__).resolve().parents[2] / "datasets" / "collation"
-PREPARE_TOKENS = 1_048_576  # `tdb prepare`'s budget: 4,096 contexts of 256 tokens
-
-
-def token_file(data_dir: str | Path, split: str, model: Any = None) -> Path:
-    """The token file of a split: DATA_DIR/tokens/SPLIT.u16, or for "bundled" the repository's
-    own, which only a model with the bundled toy tokenizer may read (`model`, when given)."""
-    if split != BUNDLED_SPLIT:
-        path = Path(data_dir) / "tokens" / f"{split}.u16"
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"No token file {path}: build and tokenize the corpus (README, 'Training the toy "
-                f"models'), or collate the tokens bundled with the repository (--split bundled)"
-            )
-        return path
-    import hashlib
-
-    info = json.loads((BUNDLED_TOKENS / "tokens.json").read_text())
-    tokenizer = getattr(model, "tokenizer", None)
-    text = getattr(tokenizer, "json_text", None)
-    if model is not None and (
-        text is None or hashlib.sha256(text.encode()).hexdigest() != info["tokenizer_sha256"]
-    ):
-        raise ValueError(
-            f"The bundled tokens ({BUNDLED_TOKENS / 'tokens.u16'}) are ids of the bundled toy "
-            "models' tokenizer, not this model's; collate a token file of your own (--split)"
-        )
-    return BUNDLED_TOKENS / "tokens.u16"
-
-
-def default_store_dir(data_dir: str | Path, model: str) -> str:
-    """Where `tdb collate` puts a model's store: DATA_DIR/collations/MODEL."""
-    return str(Path(data_dir) / "collations" / Path(model).name)
-
-
-def default_work_dir(store: str | Path) -> str:
-    """Where a collation into `store` keeps its checkpoint and progress: STORE.work."""
-    return f"{store}.work"
-
-
-def ensure_collation(
-    model_name: str,
-    data_dir: str | Path = DEFAULT_DATA_DIR,
-    split: str = BUNDLED_SPLIT,
-    token_budget: int | None = PREPARE_TOKENS,
-    store_dir: str | None = None,
-    progress: bool = True,
-) -> str:
-    """The model's store, collated first if it has none (resuming an interrupted collation)."""
-    from neuron_explainer.datasets.reader import open_store
-    from neuron_explainer.datasets.shards import CollationFileError
-
-    store = store_dir or default_store_dir(data_dir, model_name)
-    try:
-        open_store(store)
-        return store
-    except CollationFileError:
-        open_store.cache_clear()
-    if progress:
-        budget = "every token" if token_budget is None else f"{token_budget:,} tokens"
-        print(
-            f"No activation datasets for {model_name} in {store} yet: collating {budget} of the "
-            f"{split} split once (minutes; later starts reuse them)",
-            flush=True,
-        )
-    _collate_model(model_name, data_dir, split, store, token_budget, progress=progress)
-    return store
-
-
-def _collate_model(
-    model_name: str,
-    data_dir: str | Path,
-    split: str,
-    store: str,
-    token_budget: int | None,
-    cfg: CollationConfig | None = None,
-    use_saes: bool = True,
-    token_start: int = 0,
-    work_dir: str | None = None,
-    progress: bool = True,
-    keep_work: bool = False,
-) -> dict[str, Any] | None:
-    """Collate into `store`; the work directory (a checkpoint of the shards so far, kept until
-    the store is written, for resuming; about 250 MB for the default model) is then removed
-    unless `keep_work`."""
-    import shutil
-
-    from neuron_explainer.datasets.collate import run_collation
-    from neuron_explainer.datasets.config import CollationConfig
-    from neuron_explainer.models.loading import load_model
-    from neuron_explainer.models.sae_registry import load_model_saes
-
-    model = load_model(model_name)
-    saes = load_model_saes(model_name, dtype=model.dtype) if use_saes else {}
-    tokens = token_file(data_dir, split, model)
-    work = work_dir or default_work_dir(store)
-    index = run_collation(
-        model,
-        saes,
-        tokens,
-        store,
-        work,
-        cfg or CollationConfig(),
-        token_budget=token_budget,
-        token_start=token_start,
-        model_name=model_name,
-        progress=progress,
-    )
-    if index is not None and not keep_work:
-        shutil.rmtree(work, ignore_errors=True)
-    return index
-
-
-def setup_job(threads: int | None = None) -> None:
-    """Threads, denormals flushed, and freed memory kept for reuse: collation allocates and
-    frees tensors of tens of MB per batch, which glibc otherwise maps and unmaps each time (page
-    faults: about 10% of a collation's time here). The process keeps its peak memory."""
-    import ctypes
-
-    import torch
-
-    if threads:
-        torch.set_num_threads(threads)
-    torch.set_flush_denormal(True)
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc: nothing to tune
-        return
-    m_trim_threshold, m_mmap_max = -1, -4
-    libc.mallopt(m_mmap_max, 0)
-    libc.mallopt(m_trim_threshold, 2**31 - 1)
+from neuron_explainer.datasets.jobs import PREPARE_TOKENS
+from neuron_explainer.datasets.locations import BUNDLED_SPLIT, DEFAULT_DATA_DIR, DEFAULT_SPLIT
 
 
 def _collate(args: argparse.Namespace) -> int:
     from neuron_explainer.datasets.config import CollationConfig
+    from neuron_explainer.datasets.jobs import collate_model, setup_job
+    from neuron_explainer.datasets.locations import default_store_dir
 
     setup_job(args.threads)
     given = {k: getattr(args, k) for k in CONFIG_OPTIONS if getattr(args, k) is not None}
     store = args.out or default_store_dir(args.data_dir, args.model)
-    index = _collate_model(
+    index = collate_model(
         args.model,
         args.data_dir,
         args.split,
@@ -174,6 +39,8 @@ def _collate(args: argparse.Namespace) -> int:
 def _prepare(args: argparse.Namespace) -> int:
     import os
     import time
+
+    from neuron_explainer.datasets.jobs import ensure_collation, setup_job
 
     if args.nice > 0 and hasattr(os, "nice"):
         os.nice(args.nice)

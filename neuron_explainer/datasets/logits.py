@@ -20,8 +20,9 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from neuron_explainer.activations.metrics import block, latent_write_directions, mlp
+from neuron_explainer.activations.metrics import latent_write_directions
 from neuron_explainer.datasets.config import Group
+from neuron_explainer.models.accessors import block, mlp
 from neuron_explainer.models.transformer import Transformer
 
 CHUNK = 512  # components per [chunk, d_vocab] score matrix

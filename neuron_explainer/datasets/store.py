@@ -17,7 +17,7 @@ import hashlib
 import io
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import blobfile as bf
 import numpy as np
@@ -32,14 +32,12 @@ from neuron_explainer.datasets.config import (
 )
 from neuron_explainer.datasets.examples import Examples
 from neuron_explainer.datasets.logits import logit_table, output_directions
+from neuron_explainer.datasets.plan import CollationPlan
 from neuron_explainer.datasets.shards import ShardResult, write_bytes
 from neuron_explainer.datasets.stats import MeasureStats
 from neuron_explainer.models.sae_splice import splice_saes
 from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder
 from neuron_explainer.models.transformer import Transformer
-
-if TYPE_CHECKING:
-    from neuron_explainer.datasets.collate import CollationPlan
 
 STORE_FORMAT = "neuron_explainer.collation"
 INDEX_FILENAME = "index.json"

@@ -35,7 +35,6 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from neuron_explainer.activations.metrics import block
 from neuron_explainer.activations.nodes import LATENT_SUFFIX
 from neuron_explainer.datasets.config import CollationConfig, Group
 from neuron_explainer.datasets.examples import WindowFn
@@ -46,6 +45,7 @@ from neuron_explainer.datasets.kernels import (
 )
 from neuron_explainer.datasets.sparse_stats import SparseEntries
 from neuron_explainer.datasets.stats import MeasureBatch
+from neuron_explainer.models.accessors import block
 from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder, TopK
 from neuron_explainer.models.transformer import Transformer
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -91,67 +90,17 @@ def _eval_model(args: argparse.Namespace) -> int:
 
 
 def _bundle_model(args: argparse.Namespace) -> int:
-    """Copy a trained model into the package with its card (training, corpus, evaluations)."""
-    from neuron_explainer.models.registry import BUNDLED_DIR
-    from neuron_explainer.training.presets import preset
+    from neuron_explainer.training.bundling import bundle_model
 
-    run = Path(args.run_dir) / "final"
-    summary = json.loads((run / "training_summary.json").read_text())
-    evaluation = json.loads(Path(args.eval_json).read_text())
-    corpus_info = json.loads((Path(args.data_dir) / "corpus" / "corpus_info.json").read_text())
-    target = BUNDLED_DIR / args.name
-    target.mkdir(parents=True, exist_ok=True)
-    for name in ("config.json", "model.safetensors", "tokenizer.json"):
-        shutil.copyfile(run / name, target / name)
-    training = {k: v for k, v in summary.items() if k != "train_losses"}
-    total_tokens = summary["tokens"]
-    stage, init_from = training, summary["train_config"].get("init_from")
-    while init_from is not None:  # a continued run: record the runs it started from, in turn
-        initial = json.loads((Path(init_from) / "training_summary.json").read_text())
-        stage["initial_training"] = {k: v for k, v in initial.items() if k != "train_losses"}
-        stage, init_from = stage["initial_training"], initial["train_config"].get("init_from")
-        total_tokens += initial["tokens"]
-    card: dict[str, Any] = {
-        "name": args.name,
-        "description": preset(args.name).description,
-        "corpus_sha256": corpus_info["corpus_sha256"],
-        "total_training_tokens": total_tokens,
-        "training": training,
-        "evaluation": evaluation,
-        **({"notes": args.note} if args.note else {}),
-    }
-    (target / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    target = bundle_model(args.run_dir, args.name, args.eval_json, args.data_dir, args.note)
     print(f"bundled {args.name} into {target}")
     return 0
 
 
 def _bundle_sae(args: argparse.Namespace) -> int:
-    """Copy a trained autoencoder beside its model (in `--dtype`), with a card of its training
-    and, given `--eval-json`, its metrics (evaluate the bundled copy: it is what users load)."""
-    from neuron_explainer.models.registry import model_directory
-    from neuron_explainer.models.sae_io import load_sae, save_sae
-    from neuron_explainer.models.sae_registry import CARD_FILENAME, SAES_DIRNAME
-    from neuron_explainer.models.sparse_autoencoder import DTYPES
+    from neuron_explainer.training.bundling import bundle_sae
 
-    final = Path(args.run_dir) / "final"
-    if args.dtype not in DTYPES:
-        raise ValueError(f"--dtype must be one of {sorted(DTYPES)}, got {args.dtype!r}")
-    sae = load_sae(final, dtype=DTYPES[args.dtype])
-    site = sae.cfg.hook_name
-    if site is None:
-        raise ValueError(f"{final} names no hook site (metadata.hook_name in cfg.json)")
-    summary = json.loads((final / "training_summary.json").read_text())
-    target = model_directory(args.model) / SAES_DIRNAME / site
-    save_sae(sae, target)
-    card: dict[str, Any] = {
-        "model": args.model,
-        "site": site,
-        "stored_dtype": args.dtype,
-        "training": {k: v for k, v in summary.items() if k != "logs"},
-    }
-    if args.eval_json:
-        card["evaluation"] = json.loads(Path(args.eval_json).read_text())
-    (target / CARD_FILENAME).write_text(json.dumps(card, indent=2) + "\n")
+    site, target = bundle_sae(args.run_dir, args.model, args.dtype, args.eval_json)
     print(f"bundled the autoencoder at {site} into {target}")
     return 0
 
@@ -173,7 +122,8 @@ SAE_TRAIN_OPTIONS = (
 
 def _train_sae(args: argparse.Namespace) -> int:
     from neuron_explainer.models.sparse_autoencoder import SaeConfig
-    from neuron_explainer.training.train_sae import SaeTrainConfig, train_sae
+    from neuron_explainer.training.sae_config import SaeTrainConfig
+    from neuron_explainer.training.train_sae import train_sae
 
     sae = SaeConfig(
         architecture=args.architecture,

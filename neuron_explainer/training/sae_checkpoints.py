@@ -1,6 +1,7 @@
 """Checkpoints of autoencoder training (`train_sae`): the autoencoder, Adam's moments and the
 dead-latent counters as safetensors, the config and progress as JSON; written beside the old one
-and swapped in, so a crash never leaves half a checkpoint."""
+and swapped in, so a crash never leaves half a checkpoint. The run's state that a checkpoint
+carries (`SaeProgress`, `DeadLatentTracker`) is defined here."""
 
 from __future__ import annotations
 
@@ -9,16 +10,14 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
+from jaxtyping import Bool
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder
-
-if TYPE_CHECKING:
-    from neuron_explainer.training.train_sae import DeadLatentTracker, SaeTrainConfig
+from neuron_explainer.training.sae_config import SaeTrainConfig
 
 CHECKPOINT_FILES = ("sae", "optimizer", "dead")  # {name}.safetensors, beside state.json
 
@@ -32,6 +31,21 @@ class SaeProgress:
     # step; mse, l0 and explained variance (1 - squared error / squared distance to the batch
     # mean, summed over the batches) since the previous entry; dead_fraction at the step
     logs: list[dict[str, int | float]] = field(default_factory=list)
+
+
+class DeadLatentTracker:
+    """Tokens since each latent last fired; a latent is dead once that reaches `window`."""
+
+    def __init__(self, d_sae: int, window: int, device: torch.device) -> None:
+        self.window = window
+        self.tokens_since_fired = torch.zeros(d_sae, dtype=torch.int64, device=device)
+
+    def update(self, fired: Bool[Tensor, " d_sae"], n_tokens: int) -> None:
+        """After a batch of `n_tokens` tokens on which the latents `fired` were non-zero."""
+        self.tokens_since_fired = (self.tokens_since_fired + n_tokens).masked_fill(fired, 0)
+
+    def dead(self) -> Bool[Tensor, " d_sae"]:
+        return self.tokens_since_fired >= self.window
 
 
 def save_checkpoint(

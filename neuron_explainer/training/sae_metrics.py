@@ -39,9 +39,9 @@ from torch import Tensor
 from neuron_explainer.models.hooks import HookPoint
 from neuron_explainer.models.sae_splice import site_width, splice_saes
 from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder
+from neuron_explainer.models.token_files import open_tokens
 from neuron_explainer.models.transformer import Transformer
 from neuron_explainer.training.sae_activations import site_layer
-from neuron_explainer.training.train_model import open_tokens
 
 DENSE_THRESHOLD = 0.1
 LOG_DENSITY_EPS = 1e-10  # SAELens's epsilon in log10(density + eps)

@@ -8,8 +8,8 @@ GPT-2's splitting pattern and no prefix space, a byte-level decoder, no normaliz
     ids 1 .. 256     the 256 single bytes (GPT-2's byte-to-character map)
     ids 257 ..       merges, in the order they were learned
 
-Token files (`{split}.u16`): every document's ids followed by the `<|endoftext|>` id, as one
-flat little-endian `uint16` array with no header (`np.fromfile(path, dtype="<u2")`).
+Token files (`{split}.u16`, `models.token_files`): every document's ids followed by the
+`<|endoftext|>` id, as one flat little-endian `uint16` array with no header.
 
 Command line:
     python -m neuron_explainer.training.tokenizer_training train TRAIN_TXT OUT_JSON [--vocab-size N]
@@ -31,6 +31,7 @@ import numpy as np
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from tqdm import tqdm
 
+from neuron_explainer.models.token_files import TOKEN_DTYPE
 from neuron_explainer.training.corpus_sources import SEPARATOR
 
 ENDOFTEXT = SEPARATOR
@@ -144,7 +145,7 @@ def tokenize_split(
         for doc_ids in encode_documents(tokenizer, batch):
             ids.extend(doc_ids)
             ids.append(eot)
-        np.asarray(ids, dtype="<u2").tofile(f)
+        np.asarray(ids, dtype=TOKEN_DTYPE).tofile(f)
         bar.update(sum(len(d.encode("utf-8")) + len(SEPARATOR) for d in batch))
         return len(ids)
 
@@ -166,7 +167,7 @@ def tokenize_split(
 
 def read_tokens(path: str | Path) -> np.ndarray[Any, np.dtype[np.uint16]]:
     """A `.u16` token file as a read-only memory map."""
-    return np.memmap(path, dtype="<u2", mode="r")
+    return np.memmap(path, dtype=TOKEN_DTYPE, mode="r")
 
 
 def bytes_per_token(

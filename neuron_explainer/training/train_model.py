@@ -1,8 +1,9 @@
 """Train a subject model (`tdb train-model`): next-token prediction on a flat token file.
 
-Data: a flat little-endian uint16 file of token ids (documents joined by an end-of-text id).
-Each step reads `batch_size` random windows of `n_ctx + 1` tokens; windows may span a document
-boundary, as in GPT-2's training, and the end-of-text token teaches the model where one ends.
+Data: a token file (`models.token_files`: flat little-endian uint16 ids, documents joined by
+an end-of-text id). Each step reads `batch_size` random windows of `n_ctx + 1` tokens; windows
+may span a document boundary, as in GPT-2's training, and the end-of-text token teaches the
+model where one ends.
 The windows of step `s` are drawn from a generator seeded with `(seed, s)`, so a resumed run
 reads exactly the batches an uninterrupted run would, with no sampler state to carry.
 
@@ -41,10 +42,10 @@ from tqdm import tqdm
 
 from neuron_explainer.models.config import TransformerConfig
 from neuron_explainer.models.loading import load_model, save_model
+from neuron_explainer.models.token_files import open_tokens
 from neuron_explainer.models.tokenizers import HfTokenizer
 from neuron_explainer.models.transformer import Transformer
 
-TOKEN_DTYPE = np.dtype("<u2")
 MIN_LR_FRACTION = 0.1  # the cosine schedule ends at this fraction of the peak learning rate
 MIN_REPEAT = 16  # shortest repeated stretch in `train_batch`
 LOG_INTERVAL = 10  # steps between progress-bar updates (each reads the loss off the device)
@@ -120,19 +121,6 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 
 
 # ---- data ---------------------------------------------------------------------------------------
-
-
-def open_tokens(path: str | Path, n_ctx: int, d_vocab: int) -> npt.NDArray[np.uint16]:
-    """Memory-map a token file, checking it holds a window and only ids the model knows."""
-    size = os.path.getsize(path)
-    if size % TOKEN_DTYPE.itemsize:
-        raise ValueError(f"{path}: {size} bytes is not a whole number of uint16 tokens")
-    if size // TOKEN_DTYPE.itemsize < n_ctx + 1:
-        raise ValueError(f"{path}: needs at least n_ctx + 1 = {n_ctx + 1} tokens")
-    tokens = np.memmap(path, dtype=TOKEN_DTYPE, mode="r")
-    if int(tokens.max()) >= d_vocab:
-        raise ValueError(f"{path}: token id {int(tokens.max())} is out of range [0, {d_vocab})")
-    return tokens
 
 
 def windows(tokens: npt.NDArray[np.uint16], starts: npt.NDArray[np.int64], n_ctx: int) -> Tensor:
@@ -366,8 +354,11 @@ def train_model(
     run over several sessions; `final/` is written once the last step is done. Returns the
     summary: losses, tokens, wall time, tokens/s (of training steps, excluding evaluation and
     checkpoints), hardware.
+
+    On the CPU, call `torch.set_flush_denormal(True)` first, as `tdb` does: denormals in the
+    softmax gradient slow a step about 10x. It is the caller's, as it changes every later float
+    operation of the thread.
     """
-    torch.set_flush_denormal(True)  # denormals in the softmax gradient slow a CPU step ~10x
     device = pick_device(train_cfg.device)
     previous_threads = torch.get_num_threads()
     if device.type == "cpu":

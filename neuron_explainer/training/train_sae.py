@@ -26,7 +26,6 @@ layout, with `training_summary.json`.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import math
 import time
@@ -48,93 +47,25 @@ from neuron_explainer.models.sae_losses import (
     l1_penalty,
     reconstruction_loss,
 )
-from neuron_explainer.models.sae_splice import SITE_PATTERN
-from neuron_explainer.models.sparse_autoencoder import JumpReLU, SaeConfig, SparseAutoencoder
+from neuron_explainer.models.sparse_autoencoder import JumpReLU, SparseAutoencoder
+from neuron_explainer.models.token_files import open_tokens
 from neuron_explainer.training.sae_activations import (
     ActivationSource,
     ModelActivationSource,
     ShuffleBuffer,
-    site_layer,
 )
-from neuron_explainer.training.sae_checkpoints import SaeProgress, load_checkpoint, save_checkpoint
+from neuron_explainer.training.sae_checkpoints import (
+    DeadLatentTracker,
+    SaeProgress,
+    load_checkpoint,
+    save_checkpoint,
+)
+from neuron_explainer.training.sae_config import B_DEC_INITS, SaeTrainConfig
 from neuron_explainer.training.sae_sparse_step import topk_forward
-from neuron_explainer.training.train_model import (
-    available_cpus,
-    describe_hardware,
-    open_tokens,
-    pick_device,
-)
+from neuron_explainer.training.train_model import available_cpus, describe_hardware, pick_device
 
 LOG_INTERVAL = 10  # steps between progress updates (each reads the metrics off the device)
 LOGGED = ("mse", "l0", "dead_fraction")  # shown on the progress bar
-GEOMETRIC_MEDIAN_MAX_POINTS = 32_768
-
-
-@dataclass(frozen=True)
-class SaeTrainConfig:
-    """What to train and how. k, the JumpReLU bandwidth and `normalize_activations` live in `sae`
-    (they are part of the autoencoder); sizes count tokens, intervals count steps."""
-
-    sae: SaeConfig
-    site: str  # hook name, e.g. "blocks.0.mlp.hook_post"
-    total_tokens: int = 50_000_000
-    batch_size: int = 4096  # tokens per step
-    lr: float = 3e-4
-    warmup_steps: int = 1000
-    lr_decay_fraction: float = 0.2
-    grad_clip: float = 1.0
-    l1_coefficient: float = 5.0  # relu
-    aux_k: int | None = None  # topk: dead latents in AuxK; None is d_in // 2
-    aux_coefficient: float = 1 / 32  # topk
-    l0_coefficient: float = 1.0  # jumprelu
-    sparsity_warmup_fraction: float = 0.05  # relu, jumprelu
-    unit_norm_decoder: bool = True
-    b_dec_init: str = "geometric_median"  # a key of B_DEC_INITS
-    buffer_tokens: int = 131_072
-    context_size: int | None = None  # window length; None is the model's n_ctx
-    windows_per_forward: int = 16
-    dead_window_tokens: int = 4_096_000  # SAELens's default: 1000 steps of 4096 tokens
-    checkpoint_interval: int = 1000
-    seed: int = 0
-    device: str = "auto"  # CUDA when available
-    num_threads: int | None = None  # CPU threads; None uses every core this process may use
-
-    def __post_init__(self) -> None:
-        positive = ("total_tokens", "batch_size", "buffer_tokens", "windows_per_forward")
-        for name in (*positive, "dead_window_tokens", "checkpoint_interval"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"SaeTrainConfig.{name} must be positive")
-        if self.buffer_tokens < self.batch_size:
-            raise ValueError("buffer_tokens must be at least batch_size")
-        if SITE_PATTERN.fullmatch(self.site) is None:
-            raise ValueError(f"Cannot train an autoencoder at {self.site!r}")
-        if self.sae.hook_name not in (None, self.site):
-            raise ValueError(f"sae.hook_name {self.sae.hook_name!r} is not site {self.site!r}")
-        if self.b_dec_init not in B_DEC_INITS:
-            raise ValueError(f"b_dec_init must be one of {sorted(B_DEC_INITS)}")
-        if not (0 <= self.lr_decay_fraction <= 1 and 0 <= self.sparsity_warmup_fraction <= 1):
-            raise ValueError("lr_decay_fraction and sparsity_warmup_fraction must be in [0, 1]")
-        if self.lr <= 0 or self.warmup_steps < 0 or (self.aux_k is not None and self.aux_k <= 0):
-            raise ValueError("SaeTrainConfig needs lr > 0, warmup_steps >= 0, aux_k > 0")
-
-    @property
-    def total_steps(self) -> int:
-        return max(1, math.ceil(self.total_tokens / self.batch_size))
-
-    @property
-    def layer(self) -> int:
-        return site_layer(self.site)
-
-    @property
-    def k_aux(self) -> int:
-        return self.aux_k or max(1, self.sae.d_in // 2)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SaeTrainConfig:
-        return cls(**{**data, "sae": SaeConfig(**data["sae"])})
 
 
 def lr_at(step: int, cfg: SaeTrainConfig) -> float:
@@ -153,28 +84,6 @@ def sparsity_scale(step: int, cfg: SaeTrainConfig) -> float:
 
 
 # ---- initialisation, losses, constraint ---------------------------------------------------------
-
-
-def geometric_median(
-    points: Float[Tensor, "n d"], max_iter: int = 100, tol: float = 1e-6
-) -> Float[Tensor, " d"]:
-    """argmin_y sum_i |x_i - y| by Weiszfeld's iteration from the mean."""
-    y = points.mean(0)
-    for _ in range(max_iter):
-        weights = 1 / (points - y).norm(dim=-1).clamp_min(1e-8)
-        y_next = (weights[:, None] * points).sum(0) / weights.sum()
-        done = float((y_next - y).norm()) <= tol * max(1.0, float(y.norm()))
-        y = y_next
-        if done:
-            break
-    return y
-
-
-B_DEC_INITS: dict[str, Callable[[Tensor], Tensor]] = {
-    "geometric_median": lambda x: geometric_median(x[:GEOMETRIC_MEDIAN_MAX_POINTS]),
-    "mean": lambda x: x.mean(0),
-    "zeros": lambda x: x.new_zeros(x.shape[-1]),
-}
 
 
 @dataclass
@@ -237,21 +146,6 @@ SPARSITY_LOSSES: dict[str, SparsityLoss] = {
     "topk": _auxk_loss,
     "jumprelu": _l0_loss,
 }
-
-
-class DeadLatentTracker:
-    """Tokens since each latent last fired; a latent is dead once that reaches `window`."""
-
-    def __init__(self, d_sae: int, window: int, device: torch.device) -> None:
-        self.window = window
-        self.tokens_since_fired = torch.zeros(d_sae, dtype=torch.int64, device=device)
-
-    def update(self, fired: Bool[Tensor, " d_sae"], n_tokens: int) -> None:
-        """After a batch of `n_tokens` tokens on which the latents `fired` were non-zero."""
-        self.tokens_since_fired = (self.tokens_since_fired + n_tokens).masked_fill(fired, 0)
-
-    def dead(self) -> Bool[Tensor, " d_sae"]:
-        return self.tokens_since_fired >= self.window
 
 
 @torch.no_grad()
@@ -362,8 +256,11 @@ def train_sae_on_source(
     """Train, checkpointing to `out_dir/checkpoint/`; once the last step is done, write the
     autoencoder (reading raw activations) to `out_dir/final/`. With `resume`, continue from the
     checkpoint (made with an equal config) to the same weights an uninterrupted run reaches;
-    `stop_at_step` ends the session there, with a checkpoint. Returns the summary."""
-    torch.set_flush_denormal(True)  # denormal floats make CPU steps many times slower
+    `stop_at_step` ends the session there, with a checkpoint. Returns the summary.
+
+    On the CPU, call `torch.set_flush_denormal(True)` first, as `tdb` does: denormal floats make
+    steps many times slower. It is the caller's, as it changes every later float operation of
+    the thread."""
     device = pick_device(cfg.device)
     previous_threads = torch.get_num_threads()
     if device.type == "cpu":

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from neuron_explainer.activation_server.bodies import MAX_JSON_DEPTH, MAX_NUMBER_DIGITS
-from neuron_explainer.activation_server.commands import openapi_document
+from neuron_explainer.activation_server.main import openapi_document
 
 JSON = {"content-type": "application/json"}
 

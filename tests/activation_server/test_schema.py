@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
-from neuron_explainer.activation_server.commands import openapi_document
 from neuron_explainer.activation_server.engine import Engine
+from neuron_explainer.activation_server.main import openapi_document
 from tests.activation_server.conftest import make_app
 
 EXAMPLES = 15  # per operation
@@ -32,10 +32,12 @@ schema = schemathesis.openapi.from_dict(openapi_document(), config=CONFIG)
 
 @pytest.fixture(scope="module", autouse=True)
 def _subnormal_floats() -> Iterator[None]:
-    """Hypothesis refuses to run where subnormal floats flush to zero, which `attribute` turns on
-    (`torch.set_flush_denormal`) in whichever thread ran it: here, earlier tests in this process."""
-    torch.set_flush_denormal(False)  # `attribute` turns it on again where it runs
+    """Hypothesis refuses to run where subnormal floats flush to zero, which the test session
+    turns on (`torch.set_flush_denormal`, tests/conftest.py) in this thread; the server's model
+    thread turns it on for itself."""
+    torch.set_flush_denormal(False)
     yield
+    torch.set_flush_denormal(True)
 
 
 @pytest.fixture(scope="module")

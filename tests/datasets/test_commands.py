@@ -8,12 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from neuron_explainer.datasets.commands import (
-    BUNDLED_TOKENS,
-    add_commands,
-    default_store_dir,
-    token_file,
-)
+from neuron_explainer.datasets.commands import add_commands
+from neuron_explainer.datasets.locations import BUNDLED_TOKENS, default_store_dir, token_file
 from neuron_explainer.datasets.reader import read_record
 from tests.models.tiny import tiny_model
 
@@ -63,7 +59,7 @@ def test_prepare_collates_the_bundled_tokens_once(tmp_path, capsys, monkeypatch)
     def fail(*args: object, **kwargs: object) -> None:
         raise AssertionError("collated again")
 
-    monkeypatch.setattr("neuron_explainer.datasets.commands._collate_model", fail)
+    monkeypatch.setattr("neuron_explainer.datasets.jobs.collate_model", fail)
     assert run(argv) == 0
 
 

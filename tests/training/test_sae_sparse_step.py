@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from neuron_explainer.models.sparse_autoencoder import SaeConfig, SparseAutoencoder
+from neuron_explainer.training.sae_config import SaeTrainConfig
 from neuron_explainer.training.sae_sparse_step import gather_pre_acts, sparse_decode
-from neuron_explainer.training.train_sae import SaeTrainConfig, train_step
+from neuron_explainer.training.train_sae import train_step
 
 D_IN, D_SAE, K, BATCH = 12, 48, 5, 40
 

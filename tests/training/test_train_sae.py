@@ -20,10 +20,9 @@ from neuron_explainer.models.sae_io import load_sae
 from neuron_explainer.models.sae_registry import load_model_sae, load_model_saes, sae_entries
 from neuron_explainer.models.sparse_autoencoder import SaeConfig, SparseAutoencoder
 from neuron_explainer.training.sae_activations import ShuffleBuffer
+from neuron_explainer.training.sae_checkpoints import DeadLatentTracker
+from neuron_explainer.training.sae_config import SaeTrainConfig, geometric_median
 from neuron_explainer.training.train_sae import (
-    DeadLatentTracker,
-    SaeTrainConfig,
-    geometric_median,
     lr_at,
     normalize_decoder_rows,
     remove_parallel_gradient,

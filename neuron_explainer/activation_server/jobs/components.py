@@ -17,9 +17,9 @@ from neuron_explainer.activation_server.schemas import (
     SamplingRequest,
     SamplingResponse,
 )
-from neuron_explainer.activations.metrics import mlp
 from neuron_explainer.activations.vocab import token_strings
 from neuron_explainer.models import Transformer
+from neuron_explainer.models.accessors import mlp
 from neuron_explainer.models.hooks import HookFn, HookPoint, HookSpec
 
 
