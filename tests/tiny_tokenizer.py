@@ -9,8 +9,7 @@ from neuron_explainer.models.tokenizers import HfTokenizer
 
 
 def train_tiny_tokenizer(texts: Sequence[str], vocab_size: int, path: Path) -> HfTokenizer:
-    from tokenizers import Tokenizer as RustTokenizer
-    from tokenizers import decoders, models, pre_tokenizers, trainers
+    from tokenizers import Tokenizer as RustTokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = RustTokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)

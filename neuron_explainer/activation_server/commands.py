@@ -178,8 +178,10 @@ def _openapi(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     """Register `serve` and `openapi` on `tdb`'s subparsers."""
-    from neuron_explainer.activation_server.settings import DEFAULT_JOB_COST as COST_BUDGET
-    from neuron_explainer.activation_server.settings import DEFAULT_MODEL_BYTES
+    from neuron_explainer.activation_server.settings import (
+        DEFAULT_JOB_COST as COST_BUDGET,
+        DEFAULT_MODEL_BYTES,
+    )
     from neuron_explainer.models.registry import DEFAULT_MODEL
 
     p = sub.add_parser("serve", help="serve the debugger's API (/api) and UI (/)")

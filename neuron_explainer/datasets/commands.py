@@ -57,23 +57,25 @@ def _layer(text: str) -> int | str:
 
 def _record(args: argparse.Namespace) -> int:
     from neuron_explainer.datasets.reader import read_record
+    from neuron_explainer.datasets.records import as_json
 
     record = read_record(args.store, args.family, _layer(args.layer), args.index)
-    print(json.dumps(record, indent=1 if args.pretty else None))
+    print(json.dumps(as_json(record), indent=1 if args.pretty else None))
     return 0
 
 
 def _summary(args: argparse.Namespace) -> int:
     from neuron_explainer.datasets.reader import open_store
 
-    rows = open_store(args.store).summary(
+    summary = open_store(args.store).summary(
         args.family, _layer(args.layer), by=args.by, limit=args.limit, measure=args.measure
     )
     names = ("kurtosis", "density", "max", "mean", "variance", "skew")
     print("index " + " ".join(f"{n:>10s}" for n in names))
-    for row in rows:
-        cells = ("-" if row[n] is None else f"{row[n]:.4g}" for n in names)
-        print(f"{row['index']:5d} " + " ".join(f"{c:>10s}" for c in cells))
+    for row in summary.rows:
+        values = (getattr(row, n) for n in names)
+        cells = ("-" if v is None else f"{v:.4g}" for v in values)
+        print(f"{row.index:5d} " + " ".join(f"{c:>10s}" for c in cells))
     return 0
 
 

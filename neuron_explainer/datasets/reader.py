@@ -1,4 +1,5 @@
-"""Reading a collation store: one component's record as JSON-ready data, and layer summaries.
+"""Reading a collation store: one component's record and layer summaries, as the typed records
+of `records.py` (`as_json` turns one into JSON-ready data).
 
     store = open_store("data/collations/toy-gelu-2l")
     store.record("neuron", 0, 17)                  # or read_record(path, "neuron", 0, 17)
@@ -42,6 +43,18 @@ import numpy.typing as npt
 from neuron_explainer.activations.nodes import latent_site, neuron_site, pattern_site
 from neuron_explainer.datasets.array_cache import DEFAULT_CACHE_BYTES, ArrayCache
 from neuron_explainer.datasets.config import Group
+from neuron_explainer.datasets.records import (
+    ComponentRecord,
+    Example,
+    Histogram,
+    LayerSummary,
+    LogitTables,
+    Measure,
+    Quantile,
+    Stats,
+    SummaryRow,
+    TokenValue,
+)
 from neuron_explainer.datasets.shards import CollationFileError, read_bytes
 from neuron_explainer.datasets.stats import derived_moments
 from neuron_explainer.datasets.store import (
@@ -172,25 +185,27 @@ class CollationStore:
 
     # ---- records -------------------------------------------------------------------------------
 
-    def record(self, family: str, layer: int | str, index: int) -> dict[str, Any]:
-        """Everything collated about one component, as JSON-ready data."""
+    def record(self, family: str, layer: int | str, index: int) -> ComponentRecord:
+        """Everything collated about one component."""
         group, info = self.group(family, layer)
         if not 0 <= index < info["n_components"]:
             raise KeyError(f"{group.key} has components 0..{info['n_components'] - 1}, not {index}")
-        out: dict[str, Any] = {
-            "family": group.family,
-            "site": group.site,
-            "layer": group.layer,
-            "index": index,
-            "measures": {m: self._measure(group, m, index) for m in info["measures"]},
-        }
+        logits = None
         if info["has_logits"]:
-            out["logits"] = {
-                side: self._token_scores(group, side, index) for side in ("top", "bottom")
-            }
-        return out
+            logits = LogitTables(
+                top=self._token_scores(group, "top", index),
+                bottom=self._token_scores(group, "bottom", index),
+            )
+        return ComponentRecord(
+            family=group.family,
+            site=group.site,
+            layer=group.layer,
+            index=index,
+            measures={m: self._measure(group, m, index) for m in info["measures"]},
+            logits=logits,
+        )
 
-    def _measure(self, group: Group, measure: str, c: int) -> dict[str, Any]:
+    def _measure(self, group: Group, measure: str, c: int) -> Measure:
         a = functools.partial(self.array, group)
         count, nonzero = int(a(f"{measure}.count")[c]), int(a(f"{measure}.nonzero")[c])
         moments = derived_moments(
@@ -201,42 +216,42 @@ class CollationStore:
         # Sorted by value: group q holds the samples of ranks [q n / Q, (q + 1) n / Q).
         n_q = self.cfg.n_quantiles
         bounds = [q * len(quantile) // n_q for q in range(n_q + 1)]
-        return {
-            "stats": {
-                "count": count,
-                "nonzero": nonzero,
-                "density": nonzero / count if count else None,
-                "mean": _float(moments.mean[0]),
-                "variance": _float(moments.variance[0]),
-                "skew": _float(moments.skew[0]),
-                "kurtosis": _float(moments.kurtosis[0]),
-                "max": top[0]["value"] if top else None,
-            },
-            "histogram": self._histogram(a(f"{measure}.hist")[c]),
-            "top": [e for e in top if e["value"] != 0],  # a zero is no activating example
-            "quantiles": [
-                {
-                    "quantile": q,
-                    "low": quantile[bounds[q]]["value"],
-                    "high": quantile[bounds[q + 1] - 1]["value"],
-                    "examples": quantile[bounds[q] : bounds[q + 1]],
-                }
+        return Measure(
+            stats=Stats(
+                count=count,
+                nonzero=nonzero,
+                density=nonzero / count if count else None,
+                mean=_float(moments.mean[0]),
+                variance=_float(moments.variance[0]),
+                skew=_float(moments.skew[0]),
+                kurtosis=_float(moments.kurtosis[0]),
+                max=top[0].value if top else None,
+            ),
+            histogram=self._histogram(a(f"{measure}.hist")[c]),
+            top=[e for e in top if e.value != 0],  # a zero is no activating example
+            quantiles=[
+                Quantile(
+                    quantile=q,
+                    low=quantile[bounds[q]].value,
+                    high=quantile[bounds[q + 1] - 1].value,
+                    examples=quantile[bounds[q] : bounds[q + 1]],
+                )
                 for q in range(n_q)
                 if bounds[q + 1] > bounds[q]
             ],
-            "random": self._examples(group, f"{measure}.random", c),
-        }
+            random=self._examples(group, f"{measure}.random", c),
+        )
 
-    def _histogram(self, counts: npt.NDArray[np.int64]) -> dict[str, Any]:
+    def _histogram(self, counts: npt.NDArray[np.int64]) -> Histogram:
         """Non-empty span of the histogram: bin edges (the outermost bins are open) and counts."""
         used = np.flatnonzero(counts)
         if len(used) == 0:
-            return {"edges": [], "counts": []}
+            return Histogram(edges=[], counts=[])
         lo, hi = int(used[0]), int(used[-1])
         edges = self.cfg.bin_edges()[lo : hi + 2]
-        return {"edges": edges.tolist(), "counts": counts[lo : hi + 1].tolist()}
+        return Histogram(edges=edges.tolist(), counts=counts[lo : hi + 1].tolist())
 
-    def _examples(self, group: Group, prefix: str, c: int) -> list[dict[str, Any]]:
+    def _examples(self, group: Group, prefix: str, c: int) -> list[Example]:
         ids = self.array(group, f"{prefix}.ids")[c]
         keep = ids >= 0
         values = self.array(group, f"{prefix}.values")[c][keep].tolist()
@@ -253,40 +268,43 @@ class CollationStore:
             first = int(np.argmax(inside))
             position = self.cfg.window_before - first  # the node's token in the window
             ids_here = tokens[i][inside].tolist()
-            example: dict[str, Any] = {
-                "value": values[i],
-                "id": node,
-                "position": position,
-                "tokens": ids_here,
-                "activations": acts[i][inside].tolist(),
-            }
             window: list[str] | None = None
             if token_bytes is not None:
                 window = text_strings([token_bytes[t] for t in ids_here])
             elif strings is not None:
                 window = [strings[t] for t in ids_here]
-            if window is not None:
-                example["strings"] = window
+            distance: int | None = None
+            key_token: int | None = None
+            key_string: str | None = None
             if key_tokens is not None:
                 distance = node % size
                 key_token = int(key_tokens[i])
-                example["key_distance"] = distance
-                example["key_token"] = key_token
                 # The key reads as in the window when the window holds it (the same context:
                 # cut at its start, never in it), else as its own token.
                 if window is not None and position - distance >= 0:
-                    example["key_string"] = window[position - distance]
+                    key_string = window[position - distance]
                 elif strings is not None:
-                    example["key_string"] = strings[key_token]
+                    key_string = strings[key_token]
+            example = Example(
+                value=values[i],
+                id=node,
+                position=position,
+                tokens=ids_here,
+                activations=acts[i][inside].tolist(),
+                strings=window,
+                key_distance=distance,
+                key_token=key_token,
+                key_string=key_string,
+            )
             out.append(example)
         return out
 
-    def _token_scores(self, group: Group, side: str, c: int) -> list[dict[str, Any]]:
+    def _token_scores(self, group: Group, side: str, c: int) -> list[TokenValue]:
         tokens = self.array(group, f"logits.{side}_tokens")[c].tolist()
         values = self.array(group, f"logits.{side}_values")[c].tolist()
         strings = self.strings()
         return [
-            {"token": t, "string": strings[t] if strings else None, "value": v}
+            TokenValue(token=t, string=strings[t] if strings else None, value=v)
             for t, v in zip(tokens, values, strict=True)
         ]
 
@@ -300,7 +318,7 @@ class CollationStore:
         limit: int = 20,
         measure: str | None = None,
         ascending: bool = False,
-    ) -> list[dict[str, Any]]:
+    ) -> LayerSummary:
         """The group's components ranked by a statistic (NaN last), `limit` of them."""
         if by not in SUMMARY_KEYS:
             raise ValueError(f"Cannot rank by {by!r}; choose one of {SUMMARY_KEYS}")
@@ -324,10 +342,19 @@ class CollationStore:
         key = table[by]
         ranked = np.where(np.isnan(key), np.inf, key if ascending else -key)
         order = np.argsort(ranked, kind="stable")[:limit]
-        return [
-            {"index": int(i), **{name: _float(column[i]) for name, column in table.items()}}
+        rows = [
+            SummaryRow(
+                index=int(i),
+                kurtosis=_float(moments.kurtosis[i]),
+                density=_float(density[i]),
+                max=_float(table["max"][i]),
+                mean=_float(moments.mean[i]),
+                variance=_float(moments.variance[i]),
+                skew=_float(moments.skew[i]),
+            )
             for i in order
         ]
+        return LayerSummary(family=group.family, site=group.site, by=by, rows=rows)
 
 
 class StoreCache:
@@ -381,13 +408,13 @@ class StoreCache:
 open_store = StoreCache()  # open_store(root): the store at `root`, from the process's cache
 
 
-def read_record(root: str, family: str, layer: int | str, index: int) -> dict[str, Any]:
+def read_record(root: str, family: str, layer: int | str, index: int) -> ComponentRecord:
     return open_store(root).record(family, layer, index)
 
 
 def layer_summary(
     root: str, family: str, layer: int | str, by: str = "kurtosis", limit: int = 20
-) -> list[dict[str, Any]]:
+) -> LayerSummary:
     return open_store(root).summary(family, layer, by=by, limit=limit)
 
 

@@ -52,9 +52,9 @@ def test_prepare_collates_the_bundled_tokens_once(tmp_path, capsys, monkeypatch)
     assert {g["family"] for g in index["groups"]} == {"neuron", "head", "latent"}
     assert not (tmp_path / "collations" / "toy-gelu-2l.work").exists()  # shard results removed
     first = np.fromfile(BUNDLED_TOKENS / "tokens.u16", dtype="<u2", count=512)
-    top = read_record(store, "neuron", 0, 0)["measures"]["activation"]["top"][0]
-    at = top["id"] - top["position"]  # the window's first token in the token file
-    assert top["tokens"] == first[at : at + len(top["tokens"])].tolist()
+    top = read_record(store, "neuron", 0, 0).measures["activation"].top[0]
+    at = top.id - top.position  # the window's first token in the token file
+    assert top.tokens == first[at : at + len(top.tokens)].tolist()
 
     def fail(*args: object, **kwargs: object) -> None:
         raise AssertionError("collated again")

@@ -25,6 +25,7 @@ from neuron_explainer.datasets import (
 )
 from neuron_explainer.datasets.collate import checkpoint_path
 from neuron_explainer.datasets.progress import claim_work_dir, read_progress
+from neuron_explainer.datasets.records import Example, as_json
 from neuron_explainer.datasets.shards import load_shard
 from neuron_explainer.datasets.stats import derived_moments
 from tests.datasets.conftest import CFG, N_CONTEXTS
@@ -68,56 +69,52 @@ def test_index(store, saes) -> None:
 def test_record_round_trip(store, full: ShardResult, tokens, family, layer, c) -> None:
     root, _ = store
     record = read_record(root, family, layer, c)
-    json.dumps(record, allow_nan=False)  # JSON-ready: no NaN, no numpy types
+    json.dumps(as_json(record), allow_nan=False)  # JSON-ready: no NaN, no numpy types
     group, _ = open_store(root).group(family, layer)
-    assert record["site"] == group.site
+    assert record.site == group.site
     for measure, stats in full.groups[group.key].measures.items():
-        got = record["measures"][measure]
-        assert got["stats"]["count"] == int(stats.count[c])
-        assert got["stats"]["nonzero"] == int(stats.nonzero[c])
-        assert sum(got["histogram"]["counts"]) == int(stats.count[c])
-        assert len(got["histogram"]["edges"]) == len(got["histogram"]["counts"]) + 1
+        got = record.measures[measure]
+        assert got.stats.count == int(stats.count[c])
+        assert got.stats.nonzero == int(stats.nonzero[c])
+        assert sum(got.histogram.counts) == int(stats.count[c])
+        assert len(got.histogram.edges) == len(got.histogram.counts) + 1
         expected = derived_moments(stats.count[c : c + 1].numpy(), stats.moments[c : c + 1].numpy())
-        assert got["stats"]["mean"] == pytest.approx(float(expected.mean[0]), rel=1e-12)
-        top = [(e["id"], e["value"]) for e in got["top"]]
+        assert got.stats.mean == pytest.approx(float(expected.mean[0]), rel=1e-12)
+        top = [(e.id, e.value) for e in got.top]
         n = len(top)
         assert top == list(
             zip(stats.top.ids[c, :n].tolist(), stats.top.values[c, :n].tolist(), strict=True)
         )
         assert n == int((stats.top.values[c] > 0).sum()) or n == CFG.top_k
-        quantiles = got["quantiles"]
-        samples = [e for q in quantiles for e in q["examples"]]
-        assert {e["id"] for e in samples} == set(stats.quantile.ids[c].tolist()) - {-1}
-        values = [e["value"] for e in samples]
+        quantiles = got.quantiles
+        samples = [e for q in quantiles for e in q.examples]
+        assert {e.id for e in samples} == set(stats.quantile.ids[c].tolist()) - {-1}
+        values = [e.value for e in samples]
         assert values == sorted(values) and all(v > 0 for v in values)
         if len(samples) == CFG.n_quantile_samples:
-            assert [len(q["examples"]) for q in quantiles] == [CFG.per_quantile] * CFG.n_quantiles
-        assert [e["id"] for e in got["random"]] == stats.random.ids[c].tolist()
-        for e in got["top"] + samples + got["random"]:
+            assert [len(q.examples) for q in quantiles] == [CFG.per_quantile] * CFG.n_quantiles
+        assert [e.id for e in got.random] == stats.random.ids[c].tolist()
+        for e in got.top + samples + got.random:
             check_window(e, family, tokens)
-    assert ("logits" in record) is True
-    assert len(record["logits"]["top"]) == CFG.n_logit_tokens
+    assert record.logits is not None
+    assert len(record.logits.top) == CFG.n_logit_tokens
 
 
-def check_window(e: dict[str, Any], family: str, tokens: np.ndarray) -> None:
+def check_window(e: Example, family: str, tokens: np.ndarray) -> None:
     size = CFG.context_size
     assert size is not None
-    centre = e["id"] // size if family == "head" else e["id"]
-    assert (
-        e["activations"][e["position"]] == pytest.approx(e["value"], rel=1e-6) or family == "head"
-    )
-    first = centre - e["position"]
-    assert e["tokens"] == tokens[first : first + len(e["tokens"])].tolist()
+    centre = e.id // size if family == "head" else e.id
+    assert e.activations[e.position] == pytest.approx(e.value, rel=1e-6) or family == "head"
+    first = centre - e.position
+    assert e.tokens == tokens[first : first + len(e.tokens)].tolist()
     assert first // size == centre // size  # the window stays inside the node's context
-    assert e["strings"] == [f"<{t}>" for t in e["tokens"]]
-    assert len(e["activations"]) == len(e["tokens"]) <= CFG.window
+    assert e.strings == [f"<{t}>" for t in e.tokens]
+    assert len(e.activations) == len(e.tokens) <= CFG.window
     if family == "head":
-        key = centre - e["key_distance"]
-        assert e["key_token"] == int(tokens[key])
-        if e["position"] - e["key_distance"] >= 0:
-            assert e["activations"][e["position"] - e["key_distance"]] == pytest.approx(
-                e["value"], rel=1e-6
-            )
+        key = centre - e.key_distance
+        assert e.key_token == int(tokens[key])
+        if e.position - e.key_distance >= 0:
+            assert e.activations[e.position - e.key_distance] == pytest.approx(e.value, rel=1e-6)
 
 
 def test_neuron_logit_table(store, model) -> None:
@@ -126,18 +123,18 @@ def test_neuron_logit_table(store, model) -> None:
     w = model.blocks[1].mlp.W_out.detach()[9]
     scores = ((w - w.mean()) * model.ln_final.w.detach()) @ model.W_U.detach()
     top = scores.topk(CFG.n_logit_tokens)
-    assert [e["token"] for e in record["logits"]["top"]] == top.indices.tolist()
-    assert [e["value"] for e in record["logits"]["top"]] == pytest.approx(top.values.tolist())
-    bottom = [e["value"] for e in record["logits"]["bottom"]]
+    assert [e.token for e in record.logits.top] == top.indices.tolist()
+    assert [e.value for e in record.logits.top] == pytest.approx(top.values.tolist())
+    bottom = [e.value for e in record.logits.bottom]
     assert bottom == sorted(bottom) and bottom[0] == pytest.approx(float(scores.min()))
 
 
 @pytest.mark.parametrize("by", ["kurtosis", "density", "max"])
 def test_layer_summary(store, full: ShardResult, by: str) -> None:
     root, _ = store
-    rows = layer_summary(root, "neuron", 0, by=by, limit=10)
+    rows = layer_summary(root, "neuron", 0, by=by, limit=10).rows
     assert len(rows) == 10
-    values = [r[by] for r in rows]
+    values = [getattr(r, by) for r in rows]
     assert values == sorted(values, reverse=True)
     stats = full.groups["neuron/blocks.0.mlp.hook_post"].measures["activation"]
     if by == "max":

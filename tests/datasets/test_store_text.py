@@ -8,7 +8,6 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ import torch
 
 import neuron_explainer.models as models_package
 from neuron_explainer.datasets import CollationConfig, CollationStore, run_collation
+from neuron_explainer.datasets.records import ComponentRecord, Example
 from neuron_explainer.datasets.store_errors import IndexDefectError, StoreDefectError
 from neuron_explainer.datasets.store_index import check_index
 from neuron_explainer.models import Transformer
@@ -87,11 +87,11 @@ def narrow(model, ids, tmp_path_factory) -> str:
     return collate_text(model, ids, tmp_path_factory.mktemp("narrow"), 1, 0)
 
 
-def examples(record: dict[str, Any]) -> list[dict[str, Any]]:
+def examples(record: ComponentRecord) -> list[Example]:
     out = []
-    for measure in record["measures"].values():
-        out += measure["top"] + measure["random"]
-        out += [e for q in measure["quantiles"] for e in q["examples"]]
+    for measure in record.measures.values():
+        out += measure.top + measure.random
+        out += [e for q in measure.quantiles for e in q.examples]
     assert out
     return out
 
@@ -103,20 +103,22 @@ RECORDS = [("neuron", 0, 3), ("neuron", 1, 40), ("head", 0, 1), ("head", 1, 3)]
 def test_example_windows_read_as_the_text(whole, family, layer, index) -> None:
     record = CollationStore(whole).record(family, layer, index)
     for example in examples(record):
-        assert example["strings"] == TEXT_STRINGS
-        assert "".join(example["strings"]) == TEXT
+        assert example.strings == TEXT_STRINGS
+        assert "".join(example.strings) == TEXT
         if family == "head":
-            key = example["position"] - example["key_distance"]
+            key = example.position - example.key_distance
             assert key >= 0  # the window holds the whole context
-            assert example["key_string"] == TEXT_STRINGS[key]
+            assert example.key_string == TEXT_STRINGS[key]
 
 
 def test_logit_tables_keep_each_tokens_own_string(whole, model) -> None:
     store = CollationStore(whole)
     strings = store.strings()
     assert strings is not None and strings == model.tokenizer.token_strings(range(len(strings)))
-    for side in store.record("neuron", 0, 3)["logits"].values():
-        assert [t["string"] for t in side] == [strings[t["token"]] for t in side]
+    logits = store.record("neuron", 0, 3).logits
+    assert logits is not None
+    for side in (logits.top, logits.bottom):
+        assert [t.string for t in side] == [strings[t.token] for t in side]
 
 
 def test_cut_windows_escape_bytes_of_no_whole_character(narrow, model, ids) -> None:
@@ -128,16 +130,16 @@ def test_cut_windows_escape_bytes_of_no_whole_character(narrow, model, ids) -> N
     keys_outside = 0
     for family, layer, index in RECORDS:
         for example in examples(store.record(family, layer, index)):
-            pieces = [model.tokenizer.decode_bytes([t]) for t in example["tokens"]]
+            pieces = [model.tokenizer.decode_bytes([t]) for t in example.tokens]
             shown = b"".join(pieces).decode("utf-8", errors="backslashreplace")
-            assert "".join(example["strings"]) == shown
+            assert "".join(example.strings) == shown
             if family == "head":
-                key = example["position"] - example["key_distance"]
+                key = example.position - example.key_distance
                 if key >= 0:
-                    assert example["key_string"] == example["strings"][key]
+                    assert example.key_string == example.strings[key]
                 else:
                     keys_outside += 1
-                    assert example["key_string"] == strings[example["key_token"]]
+                    assert example.key_string == strings[example.key_token]
     assert keys_outside > 0
 
 
@@ -164,10 +166,10 @@ def test_a_store_without_token_bytes_shows_each_tokens_own_string(
     assert strings is not None and store.token_bytes() is None
     for family, layer, index in RECORDS:
         for example in examples(store.record(family, layer, index)):
-            assert example["strings"] == [strings[t] for t in example["tokens"]]
-            assert "".join(example["strings"]) == ESCAPED
+            assert example.strings == [strings[t] for t in example.tokens]
+            assert "".join(example.strings) == ESCAPED
             if family == "head":
-                assert example["key_string"] == strings[example["key_token"]]
+                assert example.key_string == strings[example.key_token]
 
 
 def test_index_validation_accepts_token_bytes_or_none_and_refuses_a_bad_entry(whole) -> None:
@@ -206,4 +208,4 @@ def test_a_damaged_token_bytes_file_is_named(whole, tmp_path, fault) -> None:
     store = CollationStore(str(root))
     with pytest.raises(StoreDefectError, match=r"token_bytes\.json"):
         store.record("neuron", 0, 3)
-    assert store.summary("neuron", 0, limit=2)  # summaries read no token text
+    assert store.summary("neuron", 0, limit=2).rows  # summaries read no token text

@@ -17,10 +17,12 @@ from neuron_explainer.activation_server.engine import Engine
 from neuron_explainer.activation_server.errors import BadRequestError, user_errors
 from neuron_explainer.activation_server.jobs.common import encode, single_tokens
 from neuron_explainer.activation_server.schemas import (
+    ComponentAttribution,
     DebuggerRequest,
     DebuggerResponse,
     DebuggerResult,
     DebuggerRun,
+    LensLayer,
     LogitLensRequest,
     LogitLensResponse,
     NodeAblation,
@@ -146,13 +148,13 @@ def run_logit_lens(engine: Engine, request: LogitLensRequest) -> LogitLensRespon
         dla = None
         if targets:
             dla = direct_logit_attribution(model, ids, targets, distractors, position)
-    return LogitLensResponse.model_validate(
-        {
-            "model": engine.name,
-            "tokens": ids,
-            "token_strings": token_strings(model, ids),
-            "position": position,
-            "layers": layers,
-            "direct_logit_attribution": dla,
-        }
+    return LogitLensResponse(
+        model=engine.name,
+        tokens=ids,
+        token_strings=token_strings(model, ids),
+        position=position,
+        layers=[LensLayer.model_validate(layer) for layer in layers],
+        direct_logit_attribution=(
+            None if dla is None else [ComponentAttribution.model_validate(c) for c in dla]
+        ),
     )

@@ -68,11 +68,10 @@ def read_summary(
 ) -> LayerSummary:
     """A layer's components ranked by a statistic of their collated activations."""
     key = _layer(store, family, layer)
-    group, _ = store.group(family, key)
     try:
-        rows = store.summary(family, key, by=by, limit=limit, measure=measure, ascending=ascending)
+        summary = store.summary(
+            family, key, by=by, limit=limit, measure=measure, ascending=ascending
+        )
     except KeyError as e:
         raise NotFoundError(message_of(e)) from None
-    return LayerSummary.model_validate(
-        {"family": family, "site": group.site, "by": by, "rows": rows}
-    )
+    return LayerSummary.model_validate(summary)
