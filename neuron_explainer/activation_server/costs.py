@@ -197,9 +197,8 @@ def _scored_nodes(engine: Engine, run: DebuggerRun, tokens: int, saes: Sequence[
     return count
 
 
-def run_work(engine: Engine, run: DebuggerRun) -> tuple[Work, Work]:
-    """The attribution pass and the verification of one run."""
-    tokens = prompt_tokens(engine, run.prompt)
+def run_work(engine: Engine, run: DebuggerRun, tokens: int) -> tuple[Work, Work]:
+    """The attribution pass and the verification of one run, whose prompt has `tokens`."""
     if run.compare_prompt is not None:  # of another length, the two run apart: count the longer
         tokens = max(tokens, prompt_tokens(engine, run.compare_prompt))
     rows = 2 if run.compare_prompt is not None or run.ablations else 1
@@ -219,11 +218,12 @@ def run_work(engine: Engine, run: DebuggerRun) -> tuple[Work, Work]:
 
 
 def debugger_cost(engine: Engine, request: DebuggerRequest) -> Estimate:
-    works = [run_work(engine, run) for run in request.runs]
+    lengths = [prompt_tokens(engine, run.prompt) for run in request.runs]  # tokenized once
+    works = [run_work(engine, run, n) for run, n in zip(request.runs, lengths, strict=True)]
     attribution = _add([a for a, _ in works])
     verification = _add([v for _, v in works])
     n = len(request.runs)
-    longest = max(prompt_tokens(engine, run.prompt) for run in request.runs)
+    longest = max(lengths)
     verify = max(run.verify for run in request.runs)
     what = f"{n} run{'s' if n > 1 else ''} of up to {longest} tokens"
     if verify:
