@@ -52,10 +52,13 @@ from neuron_explainer.activation_server.schemas import (
     LogitLensRequest,
     NodeAblation,
     SamplingRequest,
+    SiteAblation,
 )
 from neuron_explainer.activation_server.schemas.base import Prompt
 from neuron_explainer.activation_server.settings import DEFAULT_JOB_COST
-from neuron_explainer.activations.metrics import latent_kind
+from neuron_explainer.activations.families import get_family
+from neuron_explainer.activations.nodes import Node
+from neuron_explainer.models.sites import Site
 
 COST_BUDGET = DEFAULT_JOB_COST  # units: about 10 s of model work on the reference machine
 MS_PER_GFLOP = 6.0  # forward passes
@@ -172,15 +175,24 @@ def _latent_sites(engine: Engine, run: DebuggerRun) -> list[str]:
     """Autoencoders that run in the run's passes: those of the requested latents, and all when
     an ablation or the trace acts on a latent."""
     on_latent = (run.trace is not None and run.trace.site is not None) or any(
-        a.node_id.startswith("latent:") if isinstance(a, NodeAblation) else ".hook_sae_" in a.site
-        for a in run.ablations
+        _on_autoencoder(a) for a in run.ablations
     )
-    families = set(run.families)
+    latents = [f for f in map(get_family, set(run.families)) if f.by_autoencoder]
     return [
         site
         for site in engine.saes
-        if on_latent or "latent" in families or f"{latent_kind(site)}_latent" in families
+        if on_latent or any(f.selects(Site.parse(site).autoencoder().name) for f in latents)
     ]
+
+
+def _on_autoencoder(ablation: NodeAblation | SiteAblation) -> bool:
+    """Whether an ablation acts on an autoencoder's node or site (unknown names: no)."""
+    try:
+        if isinstance(ablation, NodeAblation):
+            return get_family(Node.parse(ablation.node_id).family).by_autoencoder
+        return Site.parse(ablation.site).sae is not None
+    except ValueError:
+        return False
 
 
 def _scored_nodes(engine: Engine, run: DebuggerRun, tokens: int, saes: Sequence[str]) -> int:
@@ -250,7 +262,8 @@ def logit_lens_cost(engine: Engine, request: LogitLensRequest) -> Estimate:
 
 def _component_saes(engine: Engine, component: ComponentSpec) -> list[str]:
     site = component.site
-    return [site] if component.family == "latent" and site in engine.saes else []
+    by_autoencoder = get_family(component.family).by_autoencoder
+    return [site] if by_autoencoder and site in engine.saes else []
 
 
 def activations_cost(engine: Engine, request: ActivationsRequest) -> Estimate:

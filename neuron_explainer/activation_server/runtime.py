@@ -37,6 +37,7 @@ from neuron_explainer.activation_server.worker import (
 )
 from neuron_explainer.models import Transformer
 from neuron_explainer.models.hooks import HookPoint, HookSpec
+from neuron_explainer.models.sites import act_name
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -154,8 +155,8 @@ def checkpoints(model: Transformer, cancel: threading.Event) -> list[HookSpec]:
             raise JobCancelledError(f"Cancelled at {hook.name}")
 
     sites = [
-        "hook_embed",
-        *(f"blocks.{layer}.hook_resid_pre" for layer in range(model.cfg.n_layers)),
+        act_name("embed"),
+        *(act_name("resid_pre", layer) for layer in range(model.cfg.n_layers)),
     ]
     return [(site, check) for site in sites]
 

@@ -3,6 +3,7 @@
 Entry point: `attribute(model, AttributionRequest(...)) -> AttributionResult`.
 """
 
+import neuron_explainer.activations.families  # noqa: F401 (registers the families first)
 from neuron_explainer.activations.ablations import Ablation
 from neuron_explainer.activations.attribution import (
     AttributionRequest,

@@ -26,7 +26,6 @@ Hooks replace values with `torch.where`, so gradients still reach the rest of th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -35,17 +34,11 @@ import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
-from neuron_explainer.activations.nodes import (
-    EMBED_SITE,
-    LATENT_SUFFIX,
-    Node,
-    NodeSite,
-    latent_site,
-    neuron_site,
-    pattern_site,
-)
+from neuron_explainer.activations.families import family_at
+from neuron_explainer.activations.nodes import Node, NodeSite
 from neuron_explainer.models.hooks import HookFn, HookPoint, HookSpec
 from neuron_explainer.models.sae_splice import spliced_saes
+from neuron_explainer.models.sites import Site, act_name
 from neuron_explainer.models.transformer import Transformer
 
 AblationValue = Literal["zero", "constant", "mean", "source"]
@@ -61,39 +54,41 @@ class SiteLayout:
     key_axis: int | None = None  # attention patterns
 
 
-_LAYOUTS: list[tuple[re.Pattern[str], SiteLayout]] = [
-    (re.compile(re.escape(EMBED_SITE)), SiteLayout(0, None)),
-    (re.compile(r"blocks\.\d+\.mlp\.hook_(pre|post)"), SiteLayout(0, 1)),
-    (re.compile(r"blocks\.\d+\.attn\.hook_z"), SiteLayout(0, 1)),
-    (re.compile(r"blocks\.\d+\.attn\.hook_pattern"), SiteLayout(1, 0, 2)),
-    (re.compile(r".+" + re.escape(LATENT_SUFFIX)), SiteLayout(0, 1)),
-]
+# The kinds of sites ablations act on; their layouts come from `Site.axes`.
+_ABLATABLE = frozenset({"embed", "mlp_pre", "mlp_post", "z", "pattern"})
+_INDEX_AXES = ("d_mlp", "d_sae", "head")  # the axis an ablation's index selects
 
 
 def site_layout(site: str) -> SiteLayout:
-    for pattern, layout in _LAYOUTS:
-        if pattern.fullmatch(site):
-            return layout
-    raise ValueError(
-        f"Cannot ablate at {site!r}: ablations act on hook_embed, mlp.hook_pre|hook_post, "
-        "attn.hook_z, attn.hook_pattern and autoencoder latents (hook_sae_acts_post)"
-    )
+    parsed = _site(site)
+    if parsed is None or not (
+        parsed.is_latents or (parsed.sae is None and parsed.kind in _ABLATABLE)
+    ):
+        raise ValueError(
+            f"Cannot ablate at {site!r}: ablations act on hook_embed, mlp.hook_pre|hook_post, "
+            "attn.hook_z, attn.hook_pattern and autoencoder latents (hook_sae_acts_post)"
+        )
+    axes = parsed.axes
+    token = axes.index("query") if "query" in axes else axes.index("pos")
+    index = next((axes.index(a) for a in _INDEX_AXES if a in axes), None)
+    key = axes.index("key") if "key" in axes else None
+    return SiteLayout(token, index, key)
+
+
+def _site(site: str) -> Site | None:
+    try:
+        return Site.parse(site)
+    except ValueError:
+        return None
 
 
 def site_shape(model: Transformer, site: str, pos: int) -> tuple[int, ...]:
     """Shape of one batch row's activation at an ablatable site."""
-    cfg = model.cfg
     site_layout(site)
     model.hook_points[site]  # raises KeyError, with suggestions, for a site the model lacks
-    if site == EMBED_SITE:
-        return (pos, cfg.d_model)
-    if site.endswith(LATENT_SUFFIX):
-        return (pos, spliced_saes(model)[site.removesuffix(LATENT_SUFFIX)].cfg.d_sae)
-    if site.endswith("hook_pattern"):
-        return (cfg.n_heads, pos, pos)
-    if site.endswith("hook_z"):
-        return (pos, cfg.n_heads, cfg.d_head)
-    return (pos, cfg.d_mlp)
+    parsed = Site.parse(site)
+    d_sae = spliced_saes(model)[parsed.splice.name].cfg.d_sae if parsed.sae else 0
+    return parsed.shape(model.cfg, pos, d_sae)
 
 
 @dataclass(frozen=True)
@@ -120,14 +115,14 @@ class Ablation:
 
     @classmethod
     def node(cls, node: Node, value: AblationValue = "zero", constant: float = 0.0) -> Ablation:
-        index = None if node.family == "embedding" else node.index
+        index = None if site_layout(node.site).index_axis is None else node.index
         return cls(node.site, node.token, index, node.key_token, value, constant)
 
     @classmethod
     def embedding(
         cls, token: int, value: AblationValue = "zero", constant: float = 0.0
     ) -> Ablation:
-        return cls(EMBED_SITE, token, None, None, value, constant)
+        return cls(act_name("embed"), token, None, None, value, constant)
 
     @classmethod
     def neuron(
@@ -138,7 +133,7 @@ class Ablation:
         value: AblationValue = "zero",
         constant: float = 0.0,
     ) -> Ablation:
-        return cls(neuron_site(layer), token, neuron, None, value, constant)
+        return cls(act_name("mlp_post", layer), token, neuron, None, value, constant)
 
     @classmethod
     def latent(
@@ -149,7 +144,7 @@ class Ablation:
         value: AblationValue = "zero",
         constant: float = 0.0,
     ) -> Ablation:
-        return cls(latent_site(splice_site), token, latent, None, value, constant)
+        return cls(Site.parse(splice_site).autoencoder().name, token, latent, None, value, constant)
 
     @classmethod
     def head(
@@ -160,7 +155,7 @@ class Ablation:
         value: AblationValue = "zero",
         constant: float = 0.0,
     ) -> Ablation:
-        return cls(f"blocks.{layer}.attn.hook_z", token, head, None, value, constant)
+        return cls(act_name("z", layer), token, head, None, value, constant)
 
     @classmethod
     def head_pair(
@@ -172,7 +167,7 @@ class Ablation:
         value: AblationValue = "zero",
         constant: float = 0.0,
     ) -> Ablation:
-        return cls(pattern_site(layer), query, head, key, value, constant)
+        return cls(act_name("pattern", layer), query, head, key, value, constant)
 
     @classmethod
     def layer(
@@ -185,7 +180,7 @@ class Ablation:
     ) -> Ablation:
         if part not in ("mlp", "attn"):
             raise ValueError(f"part must be 'mlp' or 'attn', got {part!r}")
-        site = neuron_site(layer) if part == "mlp" else f"blocks.{layer}.attn.hook_z"
+        site = act_name("mlp_post" if part == "mlp" else "z", layer)
         return cls(site, token, None, None, value, constant)
 
     def target_node(self) -> Node | None:
@@ -197,18 +192,15 @@ class Ablation:
         layout = site_layout(self.site)
         if self.token is None or (layout.index_axis is not None and self.index is None):
             return None
-        if self.site == EMBED_SITE:
-            return Node.embedding(self.token)
-        assert self.index is not None  # checked above: every other node site has an index
-        if self.site.endswith(LATENT_SUFFIX):
-            return Node("latent", self.site, self.token, self.index)
-        if self.site.endswith("mlp.hook_post"):
-            return Node("neuron", self.site, self.token, self.index)
-        if self.site.endswith("attn.hook_pattern"):
-            if self.key_token is None or self.key_token > self.token:
-                return None  # every key of the query, or no pair (a key after its query)
-            return Node("head", self.site, self.token, self.index, self.key_token)
-        return None
+        family = family_at(self.site)
+        if family is None:
+            return None
+        if family.pairs and (self.key_token is None or self.key_token > self.token):
+            return None  # every key of the query, or no pair (a key after its query)
+        fields = {"token": self.token, "index": self.index, "key_token": self.key_token}
+        index = tuple(fields[a] for a in family.node_axes)
+        assert all(i is not None for i in index)  # checked above
+        return NodeSite(family.node_family, self.site).node(index)  # type: ignore[arg-type]
 
     def selection(self, shape: tuple[int, ...]) -> tuple[int | slice, ...]:
         """The index into one row's activation of this shape; checks bounds."""

@@ -41,8 +41,9 @@ from neuron_explainer.activations.ablations import (
 )
 from neuron_explainer.activations.alignment import Alignment, aligned_token_sums, select_aligned
 from neuron_explainer.activations.direction import LogitDifference, Objective, resolve_tokens
+from neuron_explainer.activations.families import get_family, selects
 from neuron_explainer.activations.forward import GradientPass, run_with_gradients
-from neuron_explainer.activations.metrics import SiteMetrics, get_family, selects
+from neuron_explainer.activations.metrics import SiteMetrics
 from neuron_explainer.activations.nodes import SELECTIONS, Node, NodeSite, Selection
 from neuron_explainer.activations.tables import (
     ListedNode,

@@ -18,9 +18,10 @@ from jaxtyping import Float
 from torch import Tensor
 
 from neuron_explainer.models.hooks import HookPoint, HookSpec
+from neuron_explainer.models.sites import act_name, block
 from neuron_explainer.models.transformer import Transformer
 
-FINAL_SCALE = "ln_final.hook_scale"
+FINAL_SCALE = act_name("final_scale")
 
 
 @dataclass(frozen=True)
@@ -152,3 +153,16 @@ def resolve_tokens(model: Transformer, tokens: Sequence[int | str], what: str) -
             raise ValueError(f"{what} id {t} is out of range [0, {model.cfg.d_vocab})")
         out.append(int(t))
     return tuple(out)
+
+
+def ln_weight(model: Transformer, layer: int | None) -> Tensor | float:
+    """The weight of the LayerNorm that reads the residual stream before block `layer`'s MLP
+    (`None`: the final LayerNorm); 1 when it has none (folded into the weights)."""
+    ln = model.ln_final if layer is None else block(model, layer).ln2
+    w = None if ln is None else ln.w
+    return 1.0 if w is None else w.detach()
+
+
+def centre(x: Float[Tensor, "n d_model"]) -> Float[Tensor, "n d_model"]:
+    """LayerNorm's centring, P x = x - mean(x), of each row."""
+    return x - x.mean(-1, keepdim=True)

@@ -31,10 +31,10 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from neuron_explainer.activations.attribution import PromptLike, encode_prompt, resolve_position
-from neuron_explainer.activations.direction import FINAL_SCALE, LogitDifference, resolve_tokens
+from neuron_explainer.activations.direction import LogitDifference, resolve_tokens
 from neuron_explainer.activations.vocab import vocabulary_strings
-from neuron_explainer.models.accessors import block
 from neuron_explainer.models.config import TransformerConfig
+from neuron_explainer.models.sites import act_name, block
 from neuron_explainer.models.transformer import Transformer
 
 PromptInput = PromptLike | Int[Tensor, "*batch pos"]  # one prompt: [pos] or [1, pos]
@@ -71,11 +71,11 @@ class ComponentAttribution:
 
 def lens_sites(cfg: TransformerConfig) -> list[tuple[str, str]]:
     """(label, hook name) of the accumulated residual streams the lens reads, in forward order."""
-    sites = [("embed", "blocks.0.hook_resid_pre")]
+    sites = [("embed", act_name("resid_pre", 0))]
     for layer in range(cfg.n_layers):
         if not cfg.attn_only:
-            sites.append((f"{layer}_mid", f"blocks.{layer}.hook_resid_mid"))
-        sites.append((f"{layer}_post", f"blocks.{layer}.hook_resid_post"))
+            sites.append((f"{layer}_mid", act_name("resid_mid", layer)))
+        sites.append((f"{layer}_post", act_name("resid_post", layer)))
     return sites
 
 
@@ -121,11 +121,11 @@ def direct_logit_attribution(
     pos = resolve_position(position, ids.shape[0])
     objective = _objective(model, targets, distractors, pos)
     cfg = model.cfg
-    names = ["hook_embed", "hook_pos_embed", FINAL_SCALE]
+    names = [act_name("embed"), act_name("pos_embed"), act_name("final_scale")]
     for layer in range(cfg.n_layers):
-        names.append(f"blocks.{layer}.attn.hook_z")
+        names.append(act_name("z", layer))
         if not cfg.attn_only:
-            names.append(f"blocks.{layer}.hook_mlp_out")
+            names.append(act_name("mlp_out", layer))
     with torch.no_grad():
         _, cache = model.run_with_cache(ids[None], names_filter=names)
         gradient = objective.direct_read(model, cache).gradient[0]  # [d_model]
@@ -147,10 +147,10 @@ def _components(
 ) -> tuple[list[Row], list[Float[Tensor, " d_model"]]]:
     """The components of the final residual stream at `pos`; they sum to it exactly."""
     rows: list[Row] = [("embed", "embed", None, None), ("pos_embed", "pos_embed", None, None)]
-    vectors = [cache["hook_embed"][0, pos], cache["hook_pos_embed"][0, pos]]
+    vectors = [cache[act_name("embed")][0, pos], cache[act_name("pos_embed")][0, pos]]
     for layer in range(model.cfg.n_layers):
         attn = block(model, layer).attn
-        z = cache[f"blocks.{layer}.attn.hook_z"][0, pos]  # [head, d_head]
+        z = cache[act_name("z", layer)][0, pos]  # [head, d_head]
         results = torch.einsum("hd,hdm->hm", z, attn.W_O)  # [head, d_model]
         for head in range(model.cfg.n_heads):
             rows.append((f"L{layer}H{head}", "head", layer, head))
@@ -159,7 +159,7 @@ def _components(
         vectors.append(attn.b_O)
         if not model.cfg.attn_only:
             rows.append((f"{layer}_mlp_out", "mlp", layer, None))
-            vectors.append(cache[f"blocks.{layer}.hook_mlp_out"][0, pos])
+            vectors.append(cache[act_name("mlp_out", layer)][0, pos])
     return rows, vectors
 
 

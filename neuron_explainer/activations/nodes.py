@@ -1,24 +1,26 @@
-"""Nodes: one invocation of a component in one forward pass, their families and ids.
+"""Nodes: one invocation of a component in one forward pass, and their ids.
 
 Each family keeps its nodes' activations at one hook site per layer (or per autoencoder), in the
-layout of that site (per batch row):
+layout of that site (per batch row); the family (`families/`) says which `Node` fields index
+that layout (`node_axes`), and registers them here:
 
-    family     activation site                       layout           node index
-    embedding  hook_embed                            [pos, d_model]   (token,)
-    neuron     blocks.{L}.mlp.hook_post              [pos, d_mlp]     (token, neuron)
-    head       blocks.{L}.attn.hook_pattern          [head, q, k]     (head, query, key)
-    latent     {site}.hook_sae_acts_post             [pos, d_sae]     (token, latent)
+    family     activation site                       layout           node axes
+    embedding  hook_embed                            [pos]            (token,)
+    neuron     blocks.{L}.mlp.hook_post              [pos, d_mlp]     (token, index)
+    head       blocks.{L}.attn.hook_pattern          [head, q, k]     (index, token, key_token)
+    latent     {site}.hook_sae_acts_post             [pos, d_sae]     (token, index)
 
-A node's id is `family:site:token:index`, and for heads `head:site:query:head:key`, e.g.
-`neuron:blocks.0.mlp.hook_post:3:17` or `head:blocks.1.attn.hook_pattern:5:2:3`. Sites contain
-no colons, so ids split unambiguously.
+A node's id is `family:site:token:index`, and for a family whose nodes have a key token (heads)
+`family:site:query:index:key`, e.g. `neuron:blocks.0.mlp.hook_post:3:17` or
+`head:blocks.1.attn.hook_pattern:5:2:3`. Sites contain no colons, so ids split unambiguously.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal, get_args
+
+from neuron_explainer.models.sites import Site
 
 FamilyName = Literal["embedding", "neuron", "head", "latent"]
 FAMILIES: tuple[FamilyName, ...] = get_args(FamilyName)
@@ -26,48 +28,33 @@ FAMILIES: tuple[FamilyName, ...] = get_args(FamilyName)
 # (`mlp_latent`) or on attention outputs (`attn_latent`) alone; their nodes are latents.
 Selection = Literal["embedding", "neuron", "head", "latent", "mlp_latent", "attn_latent"]
 SELECTIONS: tuple[Selection, ...] = get_args(Selection)
-EMBED_SITE = "hook_embed"
-LATENT_SUFFIX = ".hook_sae_acts_post"
-_LAYER = re.compile(r"blocks\.(\d+)\.")
+_NODE_FIELDS = ("token", "index", "key_token")
+# Each family's node axes, registered by `families/__init__.py` when the package is imported.
+_NODE_AXES: dict[str, tuple[str, ...]] = {}
 
 
-def neuron_site(layer: int) -> str:
-    return f"blocks.{layer}.mlp.hook_post"
+def register_node_axes(family: str, axes: tuple[str, ...]) -> None:
+    """Record which `Node` fields index a family's layout, in layout order."""
+    if family not in FAMILIES or not set(axes) <= set(_NODE_FIELDS) or "token" not in axes:
+        raise ValueError(f"Cannot register node axes {axes} for family {family!r}")
+    _NODE_AXES[family] = axes
 
 
-def pattern_site(layer: int) -> str:
-    return f"blocks.{layer}.attn.hook_pattern"
+def node_axes(family: str) -> tuple[str, ...]:
+    if family not in _NODE_AXES:
+        raise ValueError(f"Unknown node family {family!r}; expected one of {FAMILIES}")
+    return _NODE_AXES[family]
 
 
-def latent_site(splice_site: str) -> str:
-    """The hook site of the latents of the autoencoder spliced at `splice_site`."""
-    return splice_site + LATENT_SUFFIX
+def _layer(site: str) -> int | None:
+    try:
+        return Site.parse(site).layer
+    except ValueError:
+        return None
 
 
-def site_layer(site: str) -> int | None:
-    match = _LAYER.match(site)
-    return None if match is None else int(match.group(1))
-
-
-def write_sublayer(site: str) -> int:
-    """Where a node at `site` writes in the residual stream: 0 for the embeddings, 2L+1 for the
-    attention of layer L, 2L+2 for its MLP. Latents of an autoencoder that reads the residual
-    stream count as writes of everything before that point. A write reaches a read "before
-    sublayer r" of the residual stream when its sublayer is < r (the final LN reads before
-    2 n_layers + 1)."""
-    layer = site_layer(site)
-    if layer is None:
-        if site == EMBED_SITE or site.startswith(EMBED_SITE + "."):
-            return 0
-        raise ValueError(f"No residual-stream position known for hook site {site!r}")
-    rest = site[len(f"blocks.{layer}.") :]
-    if rest.startswith(("attn.", "hook_attn_out", "hook_resid_mid")):
-        return 2 * layer + 1
-    if rest.startswith(("mlp.", "hook_mlp_out", "hook_resid_post")):
-        return 2 * layer + 2
-    if rest.startswith("hook_resid_pre"):
-        return 2 * layer
-    raise ValueError(f"No residual-stream position known for hook site {site!r}")
+def _paired(family: str) -> bool:
+    return "key_token" in node_axes(family)
 
 
 @dataclass(frozen=True)
@@ -82,11 +69,9 @@ class Node:
     key_token: int | None = None
 
     def __post_init__(self) -> None:
-        if self.family not in FAMILIES:
-            raise ValueError(f"Unknown node family {self.family!r}; expected one of {FAMILIES}")
         if ":" in self.site:
             raise ValueError(f"A hook site has no ':' in it, got {self.site!r}")
-        if (self.family == "head") != (self.key_token is not None):
+        if _paired(self.family) != (self.key_token is not None):
             raise ValueError("Head nodes need a key_token; other nodes take none")
         if self.token < 0 or self.index < 0 or (self.key_token or 0) < 0:
             raise ValueError(f"Node positions and indices are non-negative, got {self!r}")
@@ -95,23 +80,24 @@ class Node:
 
     @classmethod
     def embedding(cls, token: int) -> Node:
-        return cls("embedding", EMBED_SITE, token)
+        return cls("embedding", Site("embed").name, token)
 
     @classmethod
     def neuron(cls, layer: int, token: int, neuron: int) -> Node:
-        return cls("neuron", neuron_site(layer), token, neuron)
+        return cls("neuron", Site("mlp_post", layer).name, token, neuron)
 
     @classmethod
     def head(cls, layer: int, head: int, query: int, key: int) -> Node:
-        return cls("head", pattern_site(layer), query, head, key)
+        return cls("head", Site("pattern", layer).name, query, head, key)
 
     @classmethod
     def latent(cls, splice_site: str, token: int, latent: int) -> Node:
-        return cls("latent", latent_site(splice_site), token, latent)
+        return cls("latent", Site.parse(splice_site).autoencoder().name, token, latent)
 
     @property
     def layer(self) -> int | None:
-        return site_layer(self.site)
+        """Its site's layer; None for model-wide sites and names that are no hook site."""
+        return _layer(self.site)
 
     @property
     def id(self) -> str:
@@ -124,7 +110,7 @@ class Node:
     def parse(cls, node_id: str) -> Node:
         parts = node_id.split(":")
         family = parts[0]
-        if family not in FAMILIES or len(parts) != (5 if family == "head" else 4):
+        if family not in FAMILIES or len(parts) != (5 if _paired(family) else 4):
             raise ValueError(
                 f"Cannot parse node id {node_id!r}; expected family:site:token:index "
                 "(heads: head:site:query:head:key)"
@@ -134,7 +120,7 @@ class Node:
         if not all(p.isascii() and p.isdigit() for p in parts[2:]):
             raise ValueError(f"Node id {node_id!r} has a non-integer position or index")
         numbers = [int(p) for p in parts[2:]]
-        key = numbers[2] if family == "head" else None
+        key = numbers[2] if _paired(family) else None
         return cls(family, parts[1], numbers[0], numbers[1], key)
 
 
@@ -147,35 +133,28 @@ class NodeSite:
 
     @property
     def layer(self) -> int | None:
-        return site_layer(self.site)
+        return _layer(self.site)
 
     @property
     def sublayer(self) -> int:
-        return write_sublayer(self.site)
+        """Where its nodes write in the residual stream (`sites.Site.residual_position`)."""
+        return Site.parse(self.site).residual_position
 
     @property
     def token_axes(self) -> tuple[int, ...]:
         """The axes of this site's layout that are token positions (heads: query and key)."""
-        return (1, 2) if self.family == "head" else (0,)
+        axes = node_axes(self.family)
+        return tuple(i for i, a in enumerate(axes) if a in ("token", "key_token"))
 
     def node(self, index: tuple[int, ...]) -> Node:
         """The node at `index` in this site's layout (see the module docstring)."""
-        if self.family == "embedding":
-            (token,) = index
-            return Node(self.family, self.site, token)
-        if self.family == "head":
-            head, query, key = index
-            return Node(self.family, self.site, query, head, key)
-        token, i = index
-        return Node(self.family, self.site, token, i)
+        fields = dict(zip(node_axes(self.family), index, strict=True))
+        return Node(
+            self.family, self.site, fields["token"], fields.get("index", 0), fields.get("key_token")
+        )
 
     def index(self, node: Node) -> tuple[int, ...]:
         """Inverse of `node`."""
         if node.site != self.site or node.family != self.family:
             raise ValueError(f"{node.id} is not a node of {self.family} nodes at {self.site}")
-        if self.family == "embedding":
-            return (node.token,)
-        if self.family == "head":
-            assert node.key_token is not None  # checked by Node
-            return (node.index, node.token, node.key_token)
-        return (node.token, node.index)
+        return tuple(getattr(node, a) for a in node_axes(self.family))

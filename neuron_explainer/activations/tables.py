@@ -20,13 +20,8 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from neuron_explainer.activations.metrics import (
-    METRICS,
-    MetricName,
-    SiteMetrics,
-    get_family,
-    selects,
-)
+from neuron_explainer.activations.families import get_family, selects
+from neuron_explainer.activations.metrics import METRICS, MetricName, SiteMetrics
 from neuron_explainer.activations.nodes import Node, NodeSite, Selection
 
 T = TypeVar("T")

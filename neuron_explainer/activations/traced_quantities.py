@@ -15,41 +15,11 @@ from jaxtyping import Bool, Float
 from torch import Tensor
 
 from neuron_explainer.activations.direction import DirectRead, Objective, freeze
-from neuron_explainer.activations.nodes import (
-    EMBED_SITE,
-    NodeSite,
-    site_layer,
-    write_sublayer,
-)
-from neuron_explainer.models.accessors import block, mlp
+from neuron_explainer.activations.nodes import NodeSite
 from neuron_explainer.models.hooks import HookPoint, HookSpec
-from neuron_explainer.models.sae_splice import SAE_HOOK_SUFFIXES, spliced_saes
+from neuron_explainer.models.sae_splice import spliced_saes
+from neuron_explainer.models.sites import Site, SpliceInput, act_name, block, forward_order, mlp
 from neuron_explainer.models.transformer import LayerNorm, Transformer
-
-_BLOCK_ORDER = (  # noqa: SIM905 (a list literal would take a line per site)
-    "hook_resid_pre ln1.hook_scale ln1.hook_normalized attn.hook_q attn.hook_k attn.hook_v "
-    "attn.hook_attn_scores attn.hook_pattern attn.hook_z hook_attn_out hook_resid_mid "
-    "ln2.hook_scale ln2.hook_normalized mlp.hook_pre mlp.hook_post hook_mlp_out hook_resid_post"
-).split()
-
-
-def forward_order(site: str) -> tuple[int, int, int, int]:
-    """A sort key of hook sites by when they fire in the forward pass. An autoencoder's hook
-    sites fire inside its splice, before the hooks of the site it is spliced at."""
-    base, sae, suffix = site.partition(".hook_sae_")
-    sae_rank = len(SAE_HOOK_SUFFIXES)  # after the splice
-    if sae:
-        if "hook_sae_" + suffix not in SAE_HOOK_SUFFIXES:
-            raise ValueError(f"Unknown autoencoder hook site {site!r}")
-        sae_rank = SAE_HOOK_SUFFIXES.index("hook_sae_" + suffix)
-    if base in (EMBED_SITE, "hook_pos_embed"):
-        return (0, 0, int(base != EMBED_SITE), sae_rank)
-    layer = site_layer(base)
-    rest = None if layer is None else base[len(f"blocks.{layer}.") :]
-    if layer is None or rest not in _BLOCK_ORDER:
-        raise ValueError(f"No forward order known for hook site {site!r}")
-    return (1, layer, _BLOCK_ORDER.index(rest), sae_rank)
-
 
 ScorePart = Literal["query", "key", "qk"]
 
@@ -57,7 +27,7 @@ ScorePart = Literal["query", "key", "qk"]
 @dataclass(frozen=True)
 class ReadWindow:
     """A linear read of the residual stream at token `position` of the writes from sublayers s
-    with first_sublayer <= s < before_sublayer (`nodes.write_sublayer`)."""
+    with first_sublayer <= s < before_sublayer (`sites.Site.residual_position`)."""
 
     position: int
     first_sublayer: int
@@ -103,7 +73,7 @@ class TracedQuantity(abc.ABC):
 
     def hooks(self) -> list[HookSpec]:
         scale = self.info.scale_site
-        hooks: list[HookSpec] = [(EMBED_SITE, _track)]
+        hooks: list[HookSpec] = [(act_name("embed"), _track)]
         return hooks if scale is None else [*hooks, (scale, freeze)]
 
     def reads(self, model: Transformer, cache: Mapping[str, Tensor]) -> list[DirectRead]:
@@ -118,11 +88,14 @@ class TracedQuantity(abc.ABC):
         """The first read; `traced_metrics` adds the others (head_qk) and applies the windows."""
         return self.reads(model, cache)[0]
 
-    def upstream(self, site: NodeSite, shape: tuple[int, ...]) -> Bool[Tensor, "*nodes"]:
+    def upstream(
+        self, model: Transformer, site: NodeSite, shape: tuple[int, ...]
+    ) -> Bool[Tensor, "*nodes"]:
         """Which nodes of `site` (in its layout, of `shape`) can change the traced quantity."""
-        if forward_order(site.site) >= forward_order(self.info.site):
+        order = forward_order(model)
+        if order(site.site) >= order(self.info.site):
             return torch.zeros(shape, dtype=torch.bool)
-        token_axis = 1 if site.family == "head" else 0  # heads: [head, query, key]
+        token_axis = site.token_axes[0]  # heads: [head, query, key]
         view = [1] * len(shape)
         view[token_axis] = shape[token_axis]
         return (torch.arange(shape[token_axis]) <= self.info.token_bound).view(view).expand(shape)
@@ -161,13 +134,13 @@ class NeuronPre(TracedQuantity):
 
     @property
     def info(self) -> TraceInfo:
-        site = f"blocks.{self.layer}.mlp.hook_pre"
+        site = act_name("mlp_pre", self.layer)
         name = f"neuron_pre:{site}:{self.token}:{self.neuron}"
         window = ReadWindow(self.token, 0, 2 * self.layer + 2)
-        return TraceInfo(name, site, self.token, (window,), f"blocks.{self.layer}.ln2.hook_scale")
+        return TraceInfo(name, site, self.token, (window,), act_name("ln2_scale", self.layer))
 
     def cache_names(self) -> list[str]:
-        return [self.info.site, f"blocks.{self.layer}.ln2.hook_scale"]
+        return [self.info.site, act_name("ln2_scale", self.layer)]
 
     def value(
         self, logits: Float[Tensor, "batch d_vocab"], cache: Mapping[str, Tensor]
@@ -182,35 +155,23 @@ class NeuronPre(TracedQuantity):
         return [layer_norm_read(_ln2(model, self.layer), W_in.expand(scale.shape[0], -1), scale)]
 
 
-# What an autoencoder reads, by the kind of its site (`sae_splice.SITE_KINDS`).
-LatentInput = Literal["residual", "sublayer_output", "neuron_pre", "neuron_post"]
-LATENT_INPUTS: dict[str, LatentInput] = {
-    "hook_resid_pre": "residual",
-    "hook_resid_mid": "residual",
-    "hook_resid_post": "residual",
-    "hook_attn_out": "sublayer_output",
-    "hook_mlp_out": "sublayer_output",
-    "mlp.hook_pre": "neuron_pre",
-    "mlp.hook_post": "neuron_post",
-}
-
-
 @dataclass(frozen=True)
 class LatentPre(TracedQuantity):
     splice_site: str
     layer: int
     token: int
     latent: int
-    input: LatentInput
+    input: SpliceInput
 
     @property
     def info(self) -> TraceInfo:
-        site = f"{self.splice_site}.hook_sae_acts_pre"
-        # A latent at the site counts as a write of everything before it (`write_sublayer`).
-        at = write_sublayer(self.splice_site)
+        splice = Site.parse(self.splice_site)
+        site = splice.autoencoder("sae_acts_pre").name
+        # A latent at the site counts as a write of everything before it (`residual_position`).
+        at = splice.residual_position
         first = at if self.input == "sublayer_output" else 0
         before = at if self.input == "neuron_pre" else at + 1
-        scale = f"blocks.{self.layer}.ln2.hook_scale" if self.input == "neuron_pre" else None
+        scale = act_name("ln2_scale", self.layer) if self.input == "neuron_pre" else None
         return TraceInfo(
             f"latent_pre:{site}:{self.token}:{self.latent}",
             site,
@@ -255,24 +216,23 @@ class HeadScore(TracedQuantity):
 
     @property
     def info(self) -> TraceInfo:
-        hook = {"query": "hook_q", "key": "hook_k", "qk": "hook_attn_scores"}[self.part]
+        kind = {"query": "q", "key": "k", "qk": "attn_scores"}[self.part]
         sides = {"query": [self.query], "key": [self.key], "qk": [self.query, self.key]}
         return TraceInfo(
-            f"head_{self.part}:blocks.{self.layer}.attn:{self.query}:{self.head}:{self.key}",
-            f"blocks.{self.layer}.attn.{hook}",
+            f"head_{self.part}:{_attention(self.layer)}:{self.query}:{self.head}:{self.key}",
+            act_name(kind, self.layer),
             self.key if self.part == "key" else self.query,
             tuple(ReadWindow(t, 0, 2 * self.layer + 1) for t in sides[self.part]),
-            f"blocks.{self.layer}.ln1.hook_scale",
+            act_name("ln1_scale", self.layer),
         )
 
     def cache_names(self) -> list[str]:
-        prefix = f"blocks.{self.layer}"
-        return [f"{prefix}.attn.hook_q", f"{prefix}.attn.hook_k", f"{prefix}.ln1.hook_scale"]
+        return [act_name(k, self.layer) for k in ("q", "k", "ln1_scale")]
 
     def _qk(self, cache: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
         """q[query, head] and k[key, head]: [batch, d_head] each."""
-        q = cache[f"blocks.{self.layer}.attn.hook_q"][:, self.query, self.head]
-        return q, cache[f"blocks.{self.layer}.attn.hook_k"][:, self.key, self.head]
+        q = cache[act_name("q", self.layer)][:, self.query, self.head]
+        return q, cache[act_name("k", self.layer)][:, self.key, self.head]
 
     def value(
         self, logits: Float[Tensor, "batch d_vocab"], cache: Mapping[str, Tensor]
@@ -306,25 +266,24 @@ class HeadValue(TracedQuantity):
 
     @property
     def info(self) -> TraceInfo:
-        pair = f"blocks.{self.layer}.attn:{self.query}:{self.head}:{self.key}"
+        pair = f"{_attention(self.layer)}:{self.query}:{self.head}:{self.key}"
         return TraceInfo(
             f"head_value:{pair}->{self.downstream.name}",
-            f"blocks.{self.layer}.attn.hook_v",
+            act_name("v", self.layer),
             self.key,
             (ReadWindow(self.key, 0, 2 * self.layer + 1),),
-            f"blocks.{self.layer}.ln1.hook_scale",
+            act_name("ln1_scale", self.layer),
         )
 
     def cache_names(self) -> list[str]:
-        prefix = f"blocks.{self.layer}"
-        own = [f"{prefix}.attn.hook_pattern", f"{prefix}.attn.hook_v", f"{prefix}.ln1.hook_scale"]
+        own = [act_name(k, self.layer) for k in ("pattern", "v", "ln1_scale")]
         return [*own, *self.downstream.cache_names()]
 
     def _frozen(
         self, cache: Mapping[str, Tensor]
     ) -> tuple[Float[Tensor, " batch"], Float[Tensor, "batch d_model"]]:
         """The pair's attention probability and the downstream gradient, as constants."""
-        pattern = cache[f"blocks.{self.layer}.attn.hook_pattern"]
+        pattern = cache[act_name("pattern", self.layer)]
         gradient = self.downstream.direct_read(self.model, cache).gradient
         return pattern[:, self.head, self.query, self.key].detach(), gradient.detach()
 
@@ -344,3 +303,8 @@ class HeadValue(TracedQuantity):
         W_O, W_V = b.attn.W_O.detach()[self.head], b.attn.W_V.detach()[self.head]
         direction = p[:, None] * ((g @ W_O.T) @ W_V.T)  # [batch, d_model]
         return [layer_norm_read(b.ln1, direction, _scale(cache, self.info, self.key))]
+
+
+def _attention(layer: int) -> str:
+    """How a traced head pair's name refers to its attention: `blocks.L.attn`."""
+    return Site("pattern", layer).module

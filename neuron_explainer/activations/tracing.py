@@ -52,15 +52,11 @@ from typing import Literal, get_args
 import torch
 
 from neuron_explainer.activations.direction import LogitDifference, Objective
+from neuron_explainer.activations.families import get_family
 from neuron_explainer.activations.forward import GradientPass
-from neuron_explainer.activations.metrics import SiteMetrics, get_family
-from neuron_explainer.activations.nodes import (
-    LATENT_SUFFIX,
-    Node,
-    site_layer,
-)
+from neuron_explainer.activations.metrics import SiteMetrics
+from neuron_explainer.activations.nodes import Node
 from neuron_explainer.activations.traced_quantities import (
-    LATENT_INPUTS,
     HeadScore,
     HeadValue,
     LatentPre,
@@ -69,7 +65,8 @@ from neuron_explainer.activations.traced_quantities import (
     ScorePart,
     TracedQuantity,
 )
-from neuron_explainer.models.sae_splice import SITE_PATTERN, spliced_saes
+from neuron_explainer.models.sae_splice import spliced_saes
+from neuron_explainer.models.sites import Site
 from neuron_explainer.models.transformer import Transformer
 
 TraceKind = Literal["neuron_pre", "latent_pre", "head_query", "head_key", "head_qk", "head_value"]
@@ -142,16 +139,17 @@ class Trace:
     ) -> Trace:
         """The trace of a node of the node table: a neuron's or latent's pre-activation, or the
         `part` of a head pair."""
-        if node.family == "head":
+        traced_by = get_family(node.family).traced_by
+        if traced_by == "head_pair":
             if part is None or node.layer is None or node.key_token is None:
                 raise ValueError(f"Tracing head pair {node.id} needs a part of {list(_HEAD_KINDS)}")
             return cls.head(part, node.layer, node.index, node.token, node.key_token, downstream)
         if part is not None or downstream is not None:
             raise ValueError(f"Only head pairs take a part or a downstream quantity, not {node.id}")
-        if node.family == "neuron" and node.layer is not None:
+        if traced_by == "neuron_pre" and node.layer is not None:
             return cls.neuron(node.layer, node.token, node.index)
-        if node.family == "latent":
-            return cls.latent(node.site.removesuffix(LATENT_SUFFIX), node.token, node.index)
+        if traced_by == "latent_pre":
+            return cls.latent(Site.parse(node.site).splice.name, node.token, node.index)
         raise ValueError(f"{node.id} has no pre-activation to trace")
 
 
@@ -251,12 +249,10 @@ def _latent_pre(
     if trace.site not in saes:
         raise ValueError(f"No autoencoder is spliced at {trace.site!r}; spliced: {sorted(saes)}")
     latent = _in_range(trace.index, saes[trace.site].cfg.d_sae, "Latent")
-    match = SITE_PATTERN.fullmatch(trace.site)
-    assert match is not None  # attach_sae checks sites
+    site = Site.parse(trace.site)  # attach_sae checks sites
     token = _token(trace.token, pos, "token")
-    layer = site_layer(trace.site)
-    assert layer is not None
-    return LatentPre(trace.site, layer, token, latent, LATENT_INPUTS[match.group(1)])
+    assert site.layer is not None
+    return LatentPre(trace.site, site.layer, token, latent, site.splice_input)
 
 
 def _head_score(
@@ -305,7 +301,6 @@ _BUILDERS: dict[TraceKind, Builder] = {
 # ---- metrics of a traced quantity ---------------------------------------------------------------
 
 
-# The hook sites of a block, in the order they fire.
 def traced_metrics(
     model: Transformer,
     quantity: TracedQuantity,
@@ -327,7 +322,7 @@ def traced_metrics(
             family = get_family(m.site.family)
             again = family.metrics(model, m.site, run.cache, run.grads[m.site.site], read)
             direct = direct + again.direct_effect
-        upstream = quantity.upstream(m.site, tuple(m.valid.shape)).to(m.valid.device)
+        upstream = quantity.upstream(model, m.site, tuple(m.valid.shape)).to(m.valid.device)
         out.append(
             replace(m, direct_effect=torch.where(upstream, direct, 0.0), valid=m.valid & upstream)
         )

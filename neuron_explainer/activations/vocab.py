@@ -4,13 +4,17 @@ Output tokens of a node: its write direction w (per unit activation) read by the
 along the direct path, through the final LayerNorm's centring and weight with its scale left
 out: scores = (P w ⊙ ln_final.w) @ W_U. Write directions: W_E[token] (embedding), W_out[i]
 (neuron), v[k, h] @ W_O[h] (head pair, from the left run), the latent's write direction
-(`metrics.latent_write_directions`; none for autoencoders on MLP pre-activations).
+(none for autoencoders on MLP pre-activations); each family's `write_directions`.
 
 Input tokens of a neuron or latent, an approximation: the token embeddings read directly by
 the node's input direction r, ignoring position embeddings, earlier layers and the LayerNorm
 scale: scores = W_E @ r, with r = P (ln2.w ⊙ W_in[:, i]) for a neuron, the encoder column
 W_enc[:, j] for a latent of an autoencoder on the residual stream, and P (ln2.w ⊙ W_in W_enc[:, j])
-for one on MLP pre-activations. Other nodes have no input tokens.
+for one on MLP pre-activations (each family's `read_directions`). Other nodes have no input
+tokens.
+
+`direct_path_scores` is the one place the direct path to the logits is computed; the collated
+logit tables (`datasets.logits`) use it too.
 """
 
 from __future__ import annotations
@@ -23,10 +27,9 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from neuron_explainer.activations.metrics import latent_write_directions
-from neuron_explainer.activations.nodes import LATENT_SUFFIX, Node
-from neuron_explainer.models.accessors import block, mlp
-from neuron_explainer.models.sae_splice import spliced_saes
+from neuron_explainer.activations.direction import centre, ln_weight
+from neuron_explainer.activations.families import NodeIndex, get_family
+from neuron_explainer.activations.nodes import Node
 from neuron_explainer.models.token_text import text_strings
 from neuron_explainer.models.transformer import Transformer
 
@@ -121,13 +124,13 @@ def node_token_tables(
     if not nodes:
         return []
     with torch.no_grad():
-        out_dirs = _centre(_write_directions(model, nodes, tokens, cache)) * _ln_weight(model, None)
+        out_dirs = _write_directions(model, nodes, tokens, cache)
         in_dirs = _read_directions(model, nodes)
-        W_U, W_E = model.W_U.detach(), model.W_E.detach()
+        W_E = model.W_E.detach()
         tops, bottoms, inputs = [], [], []
         for start in range(0, len(nodes), CHUNK):
             chunk = slice(start, start + CHUNK)
-            out_scores = out_dirs[chunk] @ W_U  # [chunk, d_vocab]
+            out_scores = direct_path_scores(model, out_dirs[chunk])  # [chunk, d_vocab]
             tops += _top(model, out_scores, n)
             bottoms += _top(model, out_scores, n, largest=False)
             inputs += _top(model, in_dirs[chunk] @ W_E.T, n)
@@ -153,14 +156,13 @@ def _top(
     return out
 
 
-def _ln_weight(model: Transformer, layer: int | None) -> Tensor | float:
-    ln = model.ln_final if layer is None else block(model, layer).ln2
-    w = None if ln is None else ln.w
-    return 1.0 if w is None else w.detach()
-
-
-def _centre(x: Float[Tensor, "n d_model"]) -> Float[Tensor, "n d_model"]:
-    return x - x.mean(-1, keepdim=True)
+def direct_path_scores(
+    model: Transformer, directions: Float[Tensor, "n d_model"]
+) -> Float[Tensor, "n d_vocab"]:
+    """The logits written directions add along the direct path: through the final LayerNorm's
+    centring and weight, its scale left out: (P w ⊙ ln_final.w) @ W_U."""
+    W_U = model.W_U.detach()
+    return (centre(directions.to(W_U.dtype)) * ln_weight(model, None)) @ W_U
 
 
 def _ids(model: Transformer, values: list[int]) -> Tensor:
@@ -181,23 +183,15 @@ def _write_directions(
         (len(nodes), model.cfg.d_model), float("nan"), dtype=model.dtype, device=model.device
     )
     for (family, site), members in _groups(nodes).items():
-        idx = _ids(model, members)
-        index = _ids(model, [nodes[i].index for i in members])
-        token = _ids(model, [nodes[i].token for i in members])
-        layer = nodes[members[0]].layer
-        if family == "embedding":
-            out[idx] = model.W_E.detach()[tokens[token]]
-        elif family == "neuron":
-            out[idx] = mlp(model, layer).W_out.detach()[index]
-        elif family == "head":
-            key = _ids(model, [nodes[i].key_token or 0 for i in members])
-            v = cache[site.replace("hook_pattern", "hook_v")][0, key, index]  # [m, d_head]
-            W_O = block(model, layer).attn.W_O.detach()[index]  # [m, d_head, d_model]
-            out[idx] = torch.einsum("me,med->md", v, W_O)
-        else:
-            W = latent_write_directions(model, site.removesuffix(LATENT_SUFFIX))
-            if W is not None:
-                out[idx] = W[index]
+        chosen = [nodes[i] for i in members]
+        index = NodeIndex(
+            _ids(model, [n.index for n in chosen]),
+            tokens[_ids(model, [n.token for n in chosen])],
+            _ids(model, [n.key_token or 0 for n in chosen]),
+        )
+        directions = get_family(family).write_directions(model, site, index, cache)
+        if directions is not None:
+            out[_ids(model, members)] = directions
     return out
 
 
@@ -206,20 +200,8 @@ def _read_directions(model: Transformer, nodes: Sequence[Node]) -> Float[Tensor,
         (len(nodes), model.cfg.d_model), float("nan"), dtype=model.dtype, device=model.device
     )
     for (family, site), members in _groups(nodes).items():
-        idx = _ids(model, members)
         index = _ids(model, [nodes[i].index for i in members])
-        layer = nodes[members[0]].layer
-        if family == "neuron":
-            out[idx] = _centre(
-                mlp(model, layer).W_in.detach()[:, index].T * _ln_weight(model, layer)
-            )
-        elif family == "latent":
-            splice_site = site.removesuffix(LATENT_SUFFIX)
-            W_enc = spliced_saes(model)[splice_site].W_enc.detach()[:, index]  # [d_in, m]
-            if splice_site.endswith("mlp.hook_pre"):
-                out[idx] = _centre(
-                    (mlp(model, layer).W_in.detach() @ W_enc).T * _ln_weight(model, layer)
-                )
-            elif "hook_resid" in splice_site:
-                out[idx] = W_enc.T
+        directions = get_family(family).read_directions(model, site, index)
+        if directions is not None:
+            out[_ids(model, members)] = directions
     return out

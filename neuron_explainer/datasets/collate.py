@@ -67,7 +67,7 @@ def context_size(model: Transformer, cfg: CollationConfig) -> int:
 
 
 def groups_of(model: Transformer, saes: Mapping[str, SparseAutoencoder]) -> list[Group]:
-    return model_groups(model.cfg.n_layers, model.cfg.attn_only, list(saes))
+    return model_groups(model.cfg, list(saes))
 
 
 def batch_statistics(

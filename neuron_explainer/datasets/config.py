@@ -29,23 +29,18 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from neuron_explainer.activations.nodes import (
-    LATENT_SUFFIX,
-    FamilyName,
-    latent_site,
-    neuron_site,
-    pattern_site,
-    site_layer,
-)
+from neuron_explainer.activations.families import NODE_FAMILIES
+from neuron_explainer.activations.nodes import FamilyName
+from neuron_explainer.models.config import TransformerConfig
+from neuron_explainer.models.sites import Site
 
 FORMAT_VERSION = 2
 MANTISSA_BITS = 8  # bin edges are rounded to this many bits of mantissa
 CELL_SHIFT = 23 - MANTISSA_BITS  # float32 bits >> CELL_SHIFT: sign, exponent, top mantissa
 N_CELLS = 1 << (32 - CELL_SHIFT)
+# The collated families and their measures (`Family.measures`), in the order stores list them.
 FAMILY_MEASURES: dict[str, tuple[str, ...]] = {
-    "neuron": ("activation",),
-    "head": ("attention", "write_norm"),
-    "latent": ("activation",),
+    name: family.measures for name, family in NODE_FAMILIES.items() if family.collated
 }
 
 
@@ -184,12 +179,12 @@ class Group:
 
     @property
     def layer(self) -> int | None:
-        return site_layer(self.site)
+        return Site.parse(self.site).layer
 
     @property
     def splice_site(self) -> str:
         """Where a latent group's autoencoder is spliced."""
-        return self.site.removesuffix(LATENT_SUFFIX)
+        return Site.parse(self.site).splice.name
 
     @classmethod
     def parse(cls, key: str) -> Group:
@@ -199,12 +194,16 @@ class Group:
         return cls(family, site)  # type: ignore[arg-type]
 
 
-def model_groups(n_layers: int, attn_only: bool, sae_sites: list[str]) -> list[Group]:
-    """Every group of a model: neurons and heads per layer, then one per autoencoder."""
-    groups = []
-    for layer in range(n_layers):
-        if not attn_only:
-            groups.append(Group("neuron", neuron_site(layer)))
-        groups.append(Group("head", pattern_site(layer)))
-    groups += [Group("latent", latent_site(site)) for site in sorted(sae_sites)]
-    return groups
+def model_groups(cfg: TransformerConfig, sae_sites: list[str]) -> list[Group]:
+    """Every group of a model: layer by layer, the groups of the families with a site per layer
+    (neurons, heads), then one per autoencoder."""
+    per_layer = [
+        (layer, i, Group(family.node_family, site))
+        for i, family in enumerate(NODE_FAMILIES.values())
+        if family.collated and not family.by_autoencoder
+        for layer, site in enumerate(family.layer_sites(cfg))
+    ]
+    groups = [group for _, _, group in sorted(per_layer, key=lambda g: g[:2])]
+    latent = next(f for f in NODE_FAMILIES.values() if f.collated and f.by_autoencoder)
+    sites = sorted(sae_sites)
+    return groups + [Group(latent.node_family, Site.parse(s).autoencoder().name) for s in sites]

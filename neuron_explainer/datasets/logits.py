@@ -1,14 +1,10 @@
 """Logit tables: the tokens each component's output direction promotes and suppresses.
 
-The direct-path reading of a write direction w, as in `activations.vocab`: the final LayerNorm's
-centring and weight applied, its scale left out: scores = (P w ⊙ ln_final.w) @ W_U. Directions:
-
-    neuron   W_out[i]
-    latent   its write direction per unit activation (`metrics.latent_write_directions`:
-             W_dec[j], or W_dec[j] @ W_out for autoencoders on MLP neurons); none for
-             autoencoders on MLP pre-activations
-    head     its mean write over the collated queries (q >= 1): mean(z[q, h]) @ W_O[h], where
-             z[q, h] = sum_k pattern[h, q, k] v[k, h] is the sum of the head's pair writes
+The direct-path reading of a write direction w, as in `activations.vocab.direct_path_scores`:
+the final LayerNorm's centring and weight applied, its scale left out. The directions are each
+family's `output_directions`: W_out[i] for a neuron, a latent's write direction per unit
+activation (none for autoencoders on MLP pre-activations), and for a head its mean write over the
+collated queries, from the sums the collation kept (`families/head.py`).
 """
 
 from __future__ import annotations
@@ -20,9 +16,9 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from neuron_explainer.activations.metrics import latent_write_directions
+from neuron_explainer.activations.families import get_family
+from neuron_explainer.activations.vocab import direct_path_scores
 from neuron_explainer.datasets.config import Group
-from neuron_explainer.models.accessors import block, mlp
 from neuron_explainer.models.transformer import Transformer
 
 CHUNK = 512  # components per [chunk, d_vocab] score matrix
@@ -40,25 +36,15 @@ def output_directions(
     model: Transformer, group: Group, sums: Mapping[str, Tensor]
 ) -> Float[Tensor, "c d_model"] | None:
     """Write directions of a group's components (latent groups need their autoencoder spliced)."""
-    if group.family == "neuron":
-        return mlp(model, group.layer).W_out.detach()
-    if group.family == "head":
-        z_mean = sums["z_sum"] / sums["z_count"].clamp(min=1)  # [head, d_head]
-        W_O = block(model, group.layer).attn.W_O.detach()
-        return torch.einsum("hd,hdm->hm", z_mean.to(W_O), W_O)
-    return latent_write_directions(model, group.splice_site)
+    return get_family(group.family).output_directions(model, group.site, sums)
 
 
 def logit_table(model: Transformer, directions: Float[Tensor, "c d_model"], n: int) -> LogitTable:
-    ln_w = model.ln_final.w
-    scale = 1.0 if ln_w is None else ln_w.detach()
-    W_U = model.W_U.detach()
-    n = min(n, W_U.shape[1])
+    n = min(n, model.cfg.d_vocab)
     parts = []
     with torch.no_grad():
         for start in range(0, directions.shape[0], CHUNK):
-            d = directions[start : start + CHUNK].to(W_U.dtype)
-            scores = ((d - d.mean(-1, keepdim=True)) * scale) @ W_U  # [chunk, d_vocab]
+            scores = direct_path_scores(model, directions[start : start + CHUNK])
             top = scores.topk(n, dim=-1)
             bottom = scores.topk(n, dim=-1, largest=False)
             parts.append((top.indices, top.values, bottom.indices, bottom.values))

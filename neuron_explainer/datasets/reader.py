@@ -40,7 +40,7 @@ import blobfile as bf
 import numpy as np
 import numpy.typing as npt
 
-from neuron_explainer.activations.nodes import latent_site, neuron_site, pattern_site
+from neuron_explainer.activations.families import NODE_FAMILIES, get_family
 from neuron_explainer.datasets.array_cache import DEFAULT_CACHE_BYTES, ArrayCache
 from neuron_explainer.datasets.config import Group
 from neuron_explainer.datasets.records import (
@@ -69,11 +69,24 @@ from neuron_explainer.datasets.store_errors import (
     StoreMissingError,
 )
 from neuron_explainer.datasets.store_index import check_index
+from neuron_explainer.models.sites import Site
 from neuron_explainer.models.token_text import text_strings
 
 SummaryKey = Literal["kurtosis", "density", "max", "mean", "variance", "skew"]
 SUMMARY_KEYS: tuple[str, ...] = ("kurtosis", "density", "max", "mean", "variance", "skew")
 MAX_OPEN_STORES = 16
+
+
+def _latents_site(family: str, site: str) -> str:
+    """For a family named by its autoencoder's site (latents), the site of the latents of the
+    autoencoder spliced at `site`; otherwise, or for a name that is no splice site, `site`."""
+    known = NODE_FAMILIES.get(family)
+    if known is None or not known.by_autoencoder:
+        return site
+    try:
+        return Site.parse(site).autoencoder().name
+    except ValueError:
+        return site
 
 
 def _float(x: float) -> float | None:
@@ -100,14 +113,10 @@ class CollationStore:
     def group(self, family: str, layer: int | str) -> tuple[Group, dict[str, Any]]:
         """A group by family and site (for latents also the autoencoder's splice site), or by
         layer for neurons, heads and a layer's only autoencoder."""
-        if isinstance(layer, str) and family == "latent" and (family, layer) not in self._groups:
-            layer = latent_site(layer)  # blocks.0.mlp.hook_post -> its hook_sae_acts_post
+        if isinstance(layer, str) and (family, layer) not in self._groups:
+            layer = _latents_site(family, layer)  # blocks.0.mlp.hook_post -> its latents' site
         if isinstance(layer, str) and (family, layer) in self._groups:
             return Group(family, layer), self._groups[family, layer]  # type: ignore[arg-type]
-        if isinstance(layer, int) and family in ("neuron", "head"):
-            site = neuron_site(layer) if family == "neuron" else pattern_site(layer)
-            if (family, site) in self._groups:
-                return Group(family, site), self._groups[family, site]  # type: ignore[arg-type]
         if isinstance(layer, int):
             matches = [s for f, s in self._groups if f == family and Group(f, s).layer == layer]
             if len(matches) == 1:
@@ -257,7 +266,7 @@ class CollationStore:
         values = self.array(group, f"{prefix}.values")[c][keep].tolist()
         acts = self.array(group, f"{prefix}.acts")[c][keep]
         tokens = self.array(group, f"{prefix}.tokens")[c][keep]
-        is_head = group.family == "head"
+        is_head = get_family(group.family).pairs
         key_tokens = self.array(group, f"{prefix}.key_tokens")[c][keep] if is_head else None
         size = int(self.index["corpus"]["context_size"])
         strings = self.strings()

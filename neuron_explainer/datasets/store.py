@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from neuron_explainer.activations.families import get_family
 from neuron_explainer.datasets.config import (
     FAMILY_MEASURES,
     FORMAT_VERSION,
@@ -190,7 +191,8 @@ def _example_arrays(
     ids = examples.ids.numpy()
     empty = ids < 0
     size = plan.context_size
-    centre = ids // size if group.family == "head" else ids.copy()
+    pairs = get_family(group.family).pairs  # ids of pairs: query * size + (query - key)
+    centre = ids // size if pairs else ids.copy()
     centre[empty] = plan.token_start  # any position inside the corpus; masked below
     context = (centre - plan.token_start) // size
     where = centre[..., None] + np.arange(-cfg.window_before, cfg.window_after + 1)
@@ -204,7 +206,7 @@ def _example_arrays(
         f"{prefix}.acts": examples.windows.numpy().astype(np.float32),
         f"{prefix}.tokens": window_tokens.astype(np.int32),
     }
-    if group.family == "head":
+    if pairs:
         key = np.where(empty, plan.token_start, centre - ids % size)
         out[f"{prefix}.key_tokens"] = np.where(empty, -1, tokens[key].astype(np.int64)).astype(
             np.int32

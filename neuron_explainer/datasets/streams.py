@@ -35,7 +35,7 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from neuron_explainer.activations.nodes import LATENT_SUFFIX
+from neuron_explainer.activations.families import get_family
 from neuron_explainer.datasets.config import CollationConfig, Group
 from neuron_explainer.datasets.examples import WindowFn
 from neuron_explainer.datasets.kernels import (
@@ -45,7 +45,7 @@ from neuron_explainer.datasets.kernels import (
 )
 from neuron_explainer.datasets.sparse_stats import SparseEntries
 from neuron_explainer.datasets.stats import MeasureBatch
-from neuron_explainer.models.accessors import block
+from neuron_explainer.models.sites import Site, block
 from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder, TopK
 from neuron_explainer.models.transformer import Transformer
 
@@ -80,12 +80,7 @@ Cache = dict[str, "Tensor | LatentCodes"]
 
 def group_hook_names(group: Group) -> list[str]:
     """The model's hook sites a group reads (a latent group: its autoencoder's input)."""
-    if group.family == "head":
-        prefix = group.site.removesuffix(".hook_pattern")
-        return [group.site, f"{prefix}.hook_v", f"{prefix}.hook_z"]
-    if group.family == "latent":
-        return [group.site.removesuffix(LATENT_SUFFIX)]
-    return [group.site]
+    return get_family(group.family).collation_hook_names(group.site)
 
 
 def forward_cache(
@@ -103,8 +98,8 @@ def forward_cache(
         )
         cache: Cache = dict(acts)
         for group in groups:
-            if group.family == "latent":
-                site = group.site.removesuffix(LATENT_SUFFIX)
+            if get_family(group.family).collation == "latents":
+                site = group.splice_site
                 indices, values = _encode_in_chunks(saes[site], acts[site])
                 cache[group.site] = LatentCodes(indices, values, saes[site].cfg.d_sae)
     return cache
@@ -151,12 +146,12 @@ def cut_groups(
     out = {}
     with torch.no_grad():
         for group in groups:
-            if group.family == "head":
-                prefix = group.site.removesuffix(".hook_pattern")
-                names = (group.site, f"{prefix}.hook_v", f"{prefix}.hook_z")
+            layout = get_family(group.family).collation
+            if layout == "pairs":
+                names = group_hook_names(group)
                 head_acts = {name: _tensor(cache[name]).cpu() for name in names}
                 out[group.key] = _head_batch(model, group, head_acts, context_starts, cfg)
-            elif group.family == "latent":
+            elif layout == "latents":
                 codes = cache[group.site]
                 assert isinstance(codes, LatentCodes)
                 out[group.key] = _latent_batch(codes.cpu(), context_starts, cfg)
@@ -275,9 +270,9 @@ def _head_batch(
     context_starts: Int[Tensor, " batch"],
     cfg: CollationConfig,
 ) -> GroupBatch:
-    prefix = group.site.removesuffix(".hook_pattern")
+    site = Site.parse(group.site)
     pattern = cache[group.site].float()  # [batch, head, q, k]
-    v, z = cache[f"{prefix}.hook_v"].float(), cache[f"{prefix}.hook_z"].float()
+    v, z = cache[site.sibling("v").name].float(), cache[site.sibling("z").name].float()
     batch, heads, pos, _ = pattern.shape
     W_O = block(model, group.layer).attn.W_O.detach().float().cpu()  # [head, d_head, d_model]
     gram = W_O @ W_O.transpose(1, 2)  # ||v W_O||^2 = v G v^T, with no [.., d_model] tensor

@@ -22,7 +22,6 @@ and returns x: no decoder and no second encoding for the error term.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -30,29 +29,9 @@ import torch
 from torch import Tensor
 
 from neuron_explainer.models.hooks import HookPoint, is_active
+from neuron_explainer.models.sites import SAE_KINDS, Site, is_splice_site, splice_paths
 from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder
 from neuron_explainer.models.transformer import Transformer
-
-# Sites an autoencoder may read: the residual stream, the MLP and attention outputs (residual
-# deltas), and the MLP's neurons.
-SITE_KINDS = (
-    "hook_resid_pre",
-    "hook_resid_mid",
-    "hook_resid_post",
-    "hook_attn_out",
-    "hook_mlp_out",
-    "mlp.hook_pre",
-    "mlp.hook_post",
-)
-SITE_PATTERN = re.compile(r"blocks\.\d+\.(" + "|".join(re.escape(k) for k in SITE_KINDS) + ")")
-SAE_HOOK_SUFFIXES = (
-    "hook_sae_input",
-    "hook_sae_acts_pre",
-    "hook_sae_acts_post",
-    "hook_sae_recons",
-    "hook_sae_error",
-    "hook_sae_output",
-)
 
 
 class SaeSplice:
@@ -64,19 +43,22 @@ class SaeSplice:
         # Without the error term the site carries the reconstruction alone (to measure what the
         # autoencoder misses); the model's output then changes.
         self.use_error_term = use_error_term
-        self.hook_sae_input = HookPoint(f"{site}.hook_sae_input")  # [batch, pos, d_in]
-        self.hook_sae_acts_pre = HookPoint(f"{site}.hook_sae_acts_pre")  # [batch, pos, d_sae]
-        self.hook_sae_acts_post = HookPoint(f"{site}.hook_sae_acts_post")  # [batch, pos, d_sae]
-        self.hook_sae_recons = HookPoint(f"{site}.hook_sae_recons")  # [batch, pos, d_in]
-        self.hook_sae_error = HookPoint(f"{site}.hook_sae_error")  # [batch, pos, d_in]
-        self.hook_sae_output = HookPoint(f"{site}.hook_sae_output")  # [batch, pos, d_in]
+        at = Site.parse(site)
+        self.hook_sae_input = HookPoint(at.autoencoder("sae_input").name)  # [batch, pos, d_in]
+        self.hook_sae_acts_pre = HookPoint(
+            at.autoencoder("sae_acts_pre").name
+        )  # [batch, pos, d_sae]
+        self.hook_sae_acts_post = HookPoint(at.autoencoder("sae_acts_post").name)
+        self.hook_sae_recons = HookPoint(at.autoencoder("sae_recons").name)  # [batch, pos, d_in]
+        self.hook_sae_error = HookPoint(at.autoencoder("sae_error").name)  # [batch, pos, d_in]
+        self.hook_sae_output = HookPoint(at.autoencoder("sae_output").name)  # [batch, pos, d_in]
 
     def __repr__(self) -> str:
         return f"SaeSplice({self.site!r}, {self.sae!r}, use_error_term={self.use_error_term})"
 
     @property
     def hook_points(self) -> list[HookPoint]:
-        return [getattr(self, suffix) for suffix in SAE_HOOK_SUFFIXES]
+        return [getattr(self, hook) for hook in SAE_KINDS.values()]
 
     def hook_names(self) -> list[str]:
         return [p.name for p in self.hook_points]
@@ -114,13 +96,13 @@ class SaeSplice:
 
 def site_width(model: Transformer, site: str) -> int:
     """Width of the activation at a site an autoencoder can be spliced into."""
-    if SITE_PATTERN.fullmatch(site) is None:
+    if not is_splice_site(site):
         raise ValueError(
             f"Cannot splice an autoencoder at {site!r}; sites are blocks.{{L}}.<kind> with kind "
-            f"one of {', '.join(SITE_KINDS)}"
+            f"one of {splice_paths()}"
         )
     model.hook_points[site]  # raises KeyError, with suggestions, for a site the model lacks
-    return model.cfg.d_mlp if ".mlp." in site else model.cfg.d_model
+    return Site.parse(site).shape(model.cfg, 1)[-1]
 
 
 def attach_sae(

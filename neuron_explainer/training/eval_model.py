@@ -39,6 +39,7 @@ from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 from neuron_explainer.models.hooks import HookSpec
+from neuron_explainer.models.sites import act_name
 from neuron_explainer.models.tokenizers import Tokenizer
 from neuron_explainer.models.transformer import Transformer, pad_batch
 
@@ -224,7 +225,7 @@ def induction_eval(
     if L < 2 or cfg.n_ctx < P + 2 * L:
         raise ValueError(f"seq_len {L} must be >= 2 and fit twice (plus prefix) in {cfg.n_ctx}")
     tokens = repeated_tokens(sampling_vocab(model), batch, L, seed, prefix).to(model.device)
-    names = [f"blocks.{layer}.attn.hook_pattern" for layer in range(cfg.n_layers)]
+    names = [act_name("pattern", layer) for layer in range(cfg.n_layers)]
     with model.hooks(fwd_hooks):
         logits, cache = model.run_with_cache(tokens, names_filter=names)
     losses = F.cross_entropy(

@@ -13,7 +13,6 @@ documents, and the permutation breaks up the runs of tokens from one window.
 from __future__ import annotations
 
 import math
-import re
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -23,15 +22,8 @@ from jaxtyping import Float
 from torch import Tensor
 
 from neuron_explainer.models.sae_splice import site_width
+from neuron_explainer.models.sites import layer_of
 from neuron_explainer.models.transformer import Transformer
-
-
-def site_layer(site: str) -> int:
-    """The block a hook site belongs to: 3 for "blocks.3.mlp.hook_post"."""
-    match = re.match(r"blocks\.(\d+)\.", site)
-    if match is None:
-        raise ValueError(f"No layer in site {site!r}")
-    return int(match.group(1))
 
 
 @runtime_checkable
@@ -68,7 +60,7 @@ class ModelActivationSource:
         ctx = self.context_size
         rng = np.random.default_rng((self.seed, index))
         starts = rng.integers(0, len(self.tokens) - ctx + 1, size=math.ceil(n_tokens / ctx))
-        stop_at = site_layer(self.site) + 1
+        stop_at = layer_of(self.site) + 1
         parts = []
         for i in range(0, len(starts), self.windows_per_forward):
             group = starts[i : i + self.windows_per_forward]

@@ -13,9 +13,8 @@ from typing import Any
 from jaxtyping import Float
 from torch import Tensor
 
-from neuron_explainer.models.sae_splice import SITE_PATTERN
+from neuron_explainer.models.sites import is_splice_site, layer_of
 from neuron_explainer.models.sparse_autoencoder import SaeConfig
-from neuron_explainer.training.sae_activations import site_layer
 
 GEOMETRIC_MEDIAN_MAX_POINTS = 32_768
 
@@ -56,7 +55,7 @@ class SaeTrainConfig:
                 raise ValueError(f"SaeTrainConfig.{name} must be positive")
         if self.buffer_tokens < self.batch_size:
             raise ValueError("buffer_tokens must be at least batch_size")
-        if SITE_PATTERN.fullmatch(self.site) is None:
+        if not is_splice_site(self.site):
             raise ValueError(f"Cannot train an autoencoder at {self.site!r}")
         if self.sae.hook_name not in (None, self.site):
             raise ValueError(f"sae.hook_name {self.sae.hook_name!r} is not site {self.site!r}")
@@ -73,7 +72,7 @@ class SaeTrainConfig:
 
     @property
     def layer(self) -> int:
-        return site_layer(self.site)
+        return layer_of(self.site)
 
     @property
     def k_aux(self) -> int:

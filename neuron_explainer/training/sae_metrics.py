@@ -38,10 +38,10 @@ from torch import Tensor
 
 from neuron_explainer.models.hooks import HookPoint
 from neuron_explainer.models.sae_splice import site_width, splice_saes
+from neuron_explainer.models.sites import layer_of
 from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder
 from neuron_explainer.models.token_files import open_tokens
 from neuron_explainer.models.transformer import Transformer
-from neuron_explainer.training.sae_activations import site_layer
 
 DENSE_THRESHOLD = 0.1
 LOG_DENSITY_EPS = 1e-10  # SAELens's epsilon in log10(density + eps)
@@ -190,7 +190,7 @@ def evaluate_sae(
         ids = np.stack([tokens[w * ctx : (w + 1) * ctx] for w in rows]).astype(np.int64)
         batch = torch.from_numpy(ids).to(model.device)
         with_ce = first < ce_windows and ctx > 1
-        stop_at = None if with_ce else site_layer(site) + 1
+        stop_at = None if with_ce else layer_of(site) + 1
         logits, cache = model.run_with_cache(batch, names_filter=site, stop_at_layer=stop_at)
         x = cache[site].reshape(-1, sae.cfg.d_in)  # [window * pos, d_in]
         latents = sae.encode(x)

@@ -23,7 +23,8 @@ from neuron_explainer.activations import (
 )
 from neuron_explainer.activations.attribution import compute_metrics
 from neuron_explainer.activations.direction import final_residual_gradient
-from neuron_explainer.activations.metrics import SiteMetrics, get_family
+from neuron_explainer.activations.families import get_family
+from neuron_explainer.activations.metrics import SiteMetrics
 from neuron_explainer.activations.nodes import NodeSite
 from neuron_explainer.models import Transformer
 from neuron_explainer.models.hooks import HookSpec

@@ -13,7 +13,6 @@ from neuron_explainer.activations.attribution import compute_metrics
 from neuron_explainer.activations.direction import LogitDifference, final_residual_gradient
 from neuron_explainer.activations.forward import GradientPass
 from neuron_explainer.activations.metrics import SiteMetrics
-from neuron_explainer.activations.nodes import LATENT_SUFFIX
 from neuron_explainer.models import Transformer
 from neuron_explainer.models.sae_splice import spliced_saes
 from neuron_explainer.models.weight_processing import process_weights
@@ -30,6 +29,8 @@ from tests.activations.helpers import (
     scale_at,
     with_saes,
 )
+
+LATENT_SUFFIX = ".hook_sae_acts_post"  # SAELens's name of an autoencoder's latents
 
 # float64 throughout: identities computed in another order agree to this.
 EXACT_ATOL = 1e-9

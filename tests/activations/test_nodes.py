@@ -3,9 +3,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from neuron_explainer.activations.nodes import FAMILIES, Node, NodeSite, write_sublayer
+from neuron_explainer.activations.nodes import FAMILIES, Node, NodeSite
 from neuron_explainer.activations.tables import top_k
+from neuron_explainer.models.sites import Site
 from tests.activations import node_id_fixture
+
+
+def write_sublayer(site: str) -> int:
+    return Site.parse(site).residual_position
 
 
 @pytest.mark.parametrize(

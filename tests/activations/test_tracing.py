@@ -16,7 +16,7 @@ from neuron_explainer.activations import AttributionRequest, LogitDifference, No
 from neuron_explainer.activations.attribution import compute_metrics
 from neuron_explainer.activations.forward import GradientPass
 from neuron_explainer.activations.metrics import SiteMetrics
-from neuron_explainer.activations.nodes import LATENT_SUFFIX, NodeSite
+from neuron_explainer.activations.nodes import NodeSite
 from neuron_explainer.activations.traced_quantities import TracedQuantity
 from neuron_explainer.activations.tracing import trace_objective
 from neuron_explainer.models import Transformer
@@ -32,6 +32,8 @@ from tests.activations.helpers import (
     model64,
     with_saes,
 )
+
+LATENT_SUFFIX = ".hook_sae_acts_post"  # SAELens's name of an autoencoder's latents
 
 EXACT_ATOL = 1e-9  # float64: the same numbers computed in another order
 EPS, FD_ATOL = 1e-5, 1e-7  # central differences are exact to O(EPS^2)

@@ -6,12 +6,12 @@ from torch import Tensor
 
 from neuron_explainer.models import HookPoint, Transformer
 from neuron_explainer.models.sae_splice import (
-    SAE_HOOK_SUFFIXES,
     attach_sae,
     detach_sae,
     splice_saes,
     spliced_saes,
 )
+from neuron_explainer.models.sites import SAE_KINDS
 from neuron_explainer.models.sparse_autoencoder import SaeConfig, SparseAutoencoder
 from tests.models.tiny import TINY_CFG, tiny_model
 
@@ -72,7 +72,7 @@ def test_splice_leaves_logits_unchanged(site: str) -> None:
     assert (idle - expected).abs().max() == 0
     assert (logits - expected).abs().max() <= LOGIT_ATOL
     assert set(splices) == {site}
-    assert {f"{site}.{s}" for s in SAE_HOOK_SUFFIXES} <= set(cache)
+    assert {f"{site}.{s}" for s in SAE_KINDS.values()} <= set(cache)
     x = cache[f"{site}.hook_sae_input"]
     assert (x - cache[site]).abs().max() <= LOGIT_ATOL
     error = cache[f"{site}.hook_sae_error"]
@@ -96,7 +96,7 @@ def test_several_autoencoders_at_once() -> None:
         with splice_saes(model, saes):
             assert spliced_saes(model) == saes
             logits, cache = model.run_with_cache(toks, names_filter=lambda n: "hook_sae" in n)
-    assert len(cache) == len(saes) * len(SAE_HOOK_SUFFIXES)
+    assert len(cache) == len(saes) * len(SAE_KINDS)
     assert (logits - expected).abs().max() <= LOGIT_ATOL
     topk_acts = cache["blocks.0.mlp.hook_post.hook_sae_acts_post"]
     assert int((topk_acts != 0).sum(-1).max()) <= 6

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from neuron_explainer.activation_server.engine import Engine
-from neuron_explainer.activation_server.errors import BadRequestError
+from neuron_explainer.activation_server.errors import BadRequestError, user_errors
 from neuron_explainer.activation_server.schemas import ComponentSpec
-from neuron_explainer.activations.nodes import latent_site, neuron_site, pattern_site, site_layer
+from neuron_explainer.activations.families import get_family
 from neuron_explainer.activations.vocab import first_token_hint, vocabulary_strings
 from neuron_explainer.models import Transformer
+from neuron_explainer.models.sites import Site
 
 
 def encode(model: Transformer, prompt: str | Sequence[int], what: str = "prompt") -> list[int]:
@@ -84,7 +85,8 @@ class Component:
 
 def resolve_component(engine: Engine, spec: ComponentSpec) -> Component:
     model, cfg = engine.model, engine.model.cfg
-    if spec.family == "latent":
+    family = get_family(spec.family)
+    if family.by_autoencoder:
         if spec.site not in engine.saes:
             sites = ", ".join(engine.saes) or "none (the server runs without autoencoders)"
             raise BadRequestError(
@@ -92,15 +94,13 @@ def resolve_component(engine: Engine, spec: ComponentSpec) -> Component:
                 f"at: {sites}; got site {spec.site!r}"
             )
         check_index(spec.index, engine.saes[spec.site].cfg.d_sae, f"Latent of {spec.site}")
-        site = latent_site(spec.site)
-        return Component("latent", site, site_layer(spec.site), spec.index, spec.site)
+        at = Site.parse(spec.site)
+        return Component(family.node_family, at.autoencoder().name, at.layer, spec.index, spec.site)
     if spec.site is not None:
         raise BadRequestError(f"A {spec.family} is named by its layer and index, not by a site")
     layer = check_layer(model, spec.layer, f"A {spec.family}")
-    if spec.family == "head":
-        check_index(spec.index, cfg.n_heads, f"Head of layer {layer}")
-        return Component("head", pattern_site(layer), layer, spec.index)
-    if cfg.attn_only:
-        raise BadRequestError("This model is attention-only: it has no MLP neurons")
-    check_index(spec.index, cfg.d_mlp, f"Neuron of layer {layer}")
-    return Component("neuron", neuron_site(layer), layer, spec.index)
+    with user_errors():
+        site = family.layer_site(cfg, layer)
+    name = family.display_name.capitalize()
+    check_index(spec.index, family.width(model, site), f"{name} of layer {layer}")
+    return Component(family.node_family, site, layer, spec.index)

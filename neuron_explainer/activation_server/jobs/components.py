@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -17,9 +19,9 @@ from neuron_explainer.activation_server.schemas import (
     SamplingRequest,
     SamplingResponse,
 )
+from neuron_explainer.activations.families import get_family
 from neuron_explainer.activations.vocab import token_strings
 from neuron_explainer.models import Transformer
-from neuron_explainer.models.accessors import mlp
 from neuron_explainer.models.hooks import HookFn, HookPoint, HookSpec
 
 
@@ -32,7 +34,7 @@ def run_activations(engine: Engine, request: ActivationsRequest) -> ActivationsR
     act = cache[component.site][0]
     values: list[float | None] | None = None
     pattern: list[list[float | None]] | None = None
-    if component.family == "head":  # [head, query, key]: each query's keys 0..query
+    if get_family(component.family).pairs:  # [head, query, key]: each query's keys 0..query
         chosen = act[component.index]
         pattern = [row[: q + 1] for q, row in enumerate(chosen.tolist())]
     else:  # [pos, index]
@@ -97,44 +99,36 @@ def intervention_hook(engine: Engine, intervention: Intervention) -> HookSpec:
     """A forward hook acting at every token (with the KV cache, each step's new token)."""
     component = resolve_component(engine, intervention.component)
     if intervention.kind == "ablate":
-        return _ablation_hook(component)
+        return _ablation_hook(engine, component)
     return _steering_hook(engine, component, intervention.strength)
 
 
-def _ablation_hook(component: Component) -> HookSpec:
-    index = component.index
-    if component.family == "head":  # hook_z [batch, pos, head, d_head]: the head's output
-        site = f"blocks.{component.layer}.attn.hook_z"
+def _ablation_hook(engine: Engine, component: Component) -> HookSpec:
+    """Zero the component's output at every token: a neuron's or latent's activation, a head's
+    z (its family's `output_site`)."""
+    site, axis = get_family(component.family).output_site(engine.model, component.site)
+    where: tuple[Any, ...]
+    if axis < 0:
+        where = (Ellipsis, component.index, *[slice(None)] * (-1 - axis))
+    else:
+        where = (*[slice(None)] * axis, component.index)
 
-        def zero_head(x: Tensor, hook: HookPoint) -> Tensor:
-            out = x.clone()
-            out[:, :, index] = 0.0
-            return out
-
-        return site, zero_head
-
-    def zero(x: Tensor, hook: HookPoint) -> Tensor:  # [batch, pos, index]
+    def zero(x: Tensor, hook: HookPoint) -> Tensor:
         out = x.clone()
-        out[..., index] = 0.0
+        out[where] = 0.0
         return out
 
-    return component.site, zero
+    return site, zero
 
 
 def _steering_hook(engine: Engine, component: Component, strength: float) -> HookSpec:
     """Add strength times the component's output direction where it writes: a neuron's W_out
-    row to the MLP's output, a latent's decoder row to its autoencoder's site."""
-    if component.family == "neuron":
-        direction = mlp(engine.model, component.layer).W_out.detach()[component.index]
-        site = f"blocks.{component.layer}.hook_mlp_out"
-    elif component.family == "latent":
-        assert component.sae_site is not None
-        direction = engine.saes[component.sae_site].W_dec.detach()[component.index]
-        site = component.sae_site
-    else:
-        raise BadRequestError(
-            "Steering adds a fixed output direction: give a neuron or a latent; a head's "
-            "output depends on its inputs (ablate it instead)"
+    row to the MLP's output, a latent's decoder row to its autoencoder's site (its family's
+    `steering`; heads have none)."""
+    family = get_family(component.family)
+    with user_errors():
+        site, direction = family.steering(
+            engine.model, component.site, component.index, engine.saes
         )
     return site, _add(strength * direction)
 

@@ -21,9 +21,9 @@ from neuron_explainer.activation_server.schemas import (
     TokenizeResponse,
 )
 from neuron_explainer.activation_server.settings import Settings
-from neuron_explainer.activations.nodes import latent_site
 from neuron_explainer.activations.vocab import token_strings
 from neuron_explainer.models import registry
+from neuron_explainer.models.sites import Site
 
 router = APIRouter(prefix="/model", tags=["model"])
 
@@ -42,7 +42,7 @@ def read_model(engine: EngineDep, settings: SettingsDep, preparation: Preparatio
         autoencoders=[
             Autoencoder(
                 site=site,
-                latent_site=latent_site(site),
+                latent_site=Site.parse(site).autoencoder().name,
                 architecture=sae.cfg.architecture,
                 d_in=sae.cfg.d_in,
                 d_sae=sae.cfg.d_sae,
