@@ -46,7 +46,7 @@ from neuron_explainer.datasets.kernels import (
 from neuron_explainer.datasets.sparse_stats import SparseEntries
 from neuron_explainer.datasets.stats import MeasureBatch
 from neuron_explainer.models.sites import Site, block
-from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder, TopK
+from neuron_explainer.models.sparse_autoencoder import SparseAutoencoder
 from neuron_explainer.models.transformer import Transformer
 
 # Windows of at most this many (window token) lookups are read from the sparse codes; larger
@@ -113,7 +113,7 @@ def _encode_in_chunks(
     faster for the bundled MLP autoencoders; rows are encoded independently), and on the CPU
     their top k is taken by `kernels.top_k_rows`. TopK only: other architectures' width (the
     most nonzero latents of a row) would differ between chunks."""
-    if not isinstance(sae.activation, TopK):
+    if sae.activation.max_active is None:
         return sae.encode_sparse(x)
     flat = x.reshape(-1, x.shape[-1])
     parts = [
@@ -129,8 +129,9 @@ def _encode_top_k(
 ) -> tuple[Int[Tensor, "rows k"], Float[Tensor, "rows k"]]:
     if x.device.type != "cpu" or sae.W_enc.dtype != torch.float32:
         return sae.encode_sparse(x)
-    assert isinstance(sae.activation, TopK)
-    indices, values = top_k_rows(sae.encode_pre_act(x), sae.activation.k)
+    k = sae.activation.max_active
+    assert k is not None
+    indices, values = top_k_rows(sae.encode_pre_act(x), k)
     return indices, torch.relu_(values)
 
 

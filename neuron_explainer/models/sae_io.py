@@ -18,7 +18,12 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from neuron_explainer.models.sparse_autoencoder import DTYPES, SaeConfig, SparseAutoencoder
+from neuron_explainer.models.sparse_autoencoder import (
+    DTYPES,
+    SaeConfig,
+    SparseAutoencoder,
+    get_architecture,
+)
 
 SAE_CFG_FILENAME = "cfg.json"
 SAE_WEIGHTS_FILENAME = "sae_weights.safetensors"
@@ -112,6 +117,7 @@ def fold_norm_scaling_factor(sae: SparseAutoencoder, factor: float) -> None:
 def config_to_saelens(cfg: SaeConfig) -> dict[str, Any]:
     """cfg.json as SAELens writes it, plus the flat keys of its older layout."""
     meta = {"model_name": cfg.model_name, "hook_name": cfg.hook_name, "hook_layer": cfg.hook_layer}
+    architecture = get_architecture(cfg.architecture)
     doc: dict[str, Any] = {
         "architecture": TO_SAELENS_ARCHITECTURE[cfg.architecture],
         "d_in": cfg.d_in,
@@ -127,12 +133,10 @@ def config_to_saelens(cfg: SaeConfig) -> dict[str, Any]:
             **meta,
         },
         **meta,
-        "activation_fn": "topk" if cfg.architecture == "topk" else "relu",
+        "activation_fn": architecture.saelens_activation_fn,
         "activation_fn_kwargs": {"k": cfg.k} if cfg.k is not None else {},
     }
-    if cfg.architecture == "topk":
-        doc |= {"k": cfg.k, "rescale_acts_by_decoder_norm": False}
-    return doc
+    return doc | architecture.saelens_fields(cfg)
 
 
 def config_from_saelens(raw: dict[str, Any]) -> SaeConfig:

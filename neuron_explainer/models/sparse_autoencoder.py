@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import torch
 from jaxtyping import Float, Int
@@ -84,10 +84,28 @@ class SaeConfig:
 
 
 class SaeActivation(nn.Module):
-    """Maps pre-activations to latents; may own parameters (JumpReLU's threshold)."""
+    """Maps pre-activations to latents; may own parameters (JumpReLU's threshold). What else
+    the project asks of an architecture is said here, so that no other module tests for one:"""
+
+    # At most this many non-zero latents per row (TopK's k): sparse codes of a fixed width, so
+    # rows may be encoded in chunks (`datasets.streams`). None: no such bound.
+    max_active: int | None = None
+    # Trained by the sparse step (`training.sae_sparse_step`: only the kept latents' products).
+    sparse_training: ClassVar[bool] = False
+    # Its sparsity penalty in training, by name (`training.train_sae.SPARSITY_LOSSES`): "l1"
+    # (`sae_losses.l1_penalty`), "auxk" (TopK's auxiliary loss on dead latents), "l0"
+    # (JumpReLU's smoothed L0).
+    sparsity: ClassVar[str] = "l1"
+    # SAELens's `activation_fn` for this architecture (cfg.json).
+    saelens_activation_fn: ClassVar[str] = "relu"
 
     def __init__(self, cfg: SaeConfig) -> None:
         super().__init__()
+
+    @classmethod
+    def saelens_fields(cls, cfg: SaeConfig) -> dict[str, Any]:
+        """Extra cfg.json fields SAELens reads for this architecture."""
+        return {}
 
     def forward(self, pre: Float[Tensor, "*batch d_sae"]) -> Float[Tensor, "*batch d_sae"]:
         raise NotImplementedError
@@ -104,10 +122,19 @@ class TopK(SaeActivation):
     """Keeps the k largest pre-activations of each row (ReLU on their values, so a row has at most
     k non-zero latents: exactly k whenever its k largest pre-activations are positive)."""
 
+    sparse_training: ClassVar[bool] = True
+    sparsity: ClassVar[str] = "auxk"
+    saelens_activation_fn: ClassVar[str] = "topk"
+
     def __init__(self, cfg: SaeConfig) -> None:
         super().__init__(cfg)
         assert cfg.k is not None  # checked by SaeConfig
         self.k = cfg.k
+        self.max_active = cfg.k
+
+    @classmethod
+    def saelens_fields(cls, cfg: SaeConfig) -> dict[str, Any]:
+        return {"k": cfg.k, "rescale_acts_by_decoder_norm": False}
 
     def forward(self, pre: Float[Tensor, "*batch d_sae"]) -> Float[Tensor, "*batch d_sae"]:
         values, indices = pre.topk(self.k, dim=-1, sorted=False)
@@ -119,6 +146,8 @@ class JumpReLU(SaeActivation):
 
     The threshold learns through the pseudo-derivative of Rajamanoharan et al. (2024),
     d/dθ JumpReLU_θ(z) = -(θ/ε) K((z - θ)/ε) with the rectangle kernel K and bandwidth ε."""
+
+    sparsity: ClassVar[str] = "l0"
 
     def __init__(self, cfg: SaeConfig) -> None:
         super().__init__(cfg)

@@ -141,10 +141,11 @@ def _l0_loss(sae: SparseAutoencoder, t: StepTensors, cfg: SaeTrainConfig) -> Ten
     return t.sparsity_scale * cfg.l0_coefficient * l0
 
 
+# By the architecture's `sparsity` (`SaeActivation.sparsity`).
 SPARSITY_LOSSES: dict[str, SparsityLoss] = {
-    "relu": _l1_loss,
-    "topk": _auxk_loss,
-    "jumprelu": _l0_loss,
+    "l1": _l1_loss,
+    "auxk": _auxk_loss,
+    "l0": _l0_loss,
 }
 
 
@@ -171,7 +172,7 @@ def dense_loss(
     pre = sae.encode_pre_act(x)
     latents = sae.activate(pre)
     t = StepTensors(x, pre, latents, sae.decode(latents), dead, sparsity_scale(step, cfg))
-    loss = reconstruction_loss(t.x_hat, x) + SPARSITY_LOSSES[sae.cfg.architecture](sae, t, cfg)
+    loss = reconstruction_loss(t.x_hat, x) + SPARSITY_LOSSES[sae.activation.sparsity](sae, t, cfg)
     return t, loss
 
 
@@ -188,7 +189,7 @@ def train_step(
     the sparse path (`sae_sparse_step`, same gradients, fewer products), the rest `dense_loss`."""
     for group in optimizer.param_groups:
         group["lr"] = lr_at(step, cfg)
-    if sae.cfg.architecture == "topk" and not dense:
+    if sae.activation.sparse_training and not dense:
         out = topk_forward(sae, x, dead, cfg.k_aux)
         t = StepTensors(x, out.pre, None, out.x_hat, dead, sparsity_scale(step, cfg))
         t.indices, t.values = out.indices, out.values

@@ -18,11 +18,12 @@ from safetensors.torch import load_file
 from neuron_explainer.cli import main
 from neuron_explainer.models.sae_io import load_sae
 from neuron_explainer.models.sae_registry import load_model_sae, load_model_saes, sae_entries
-from neuron_explainer.models.sparse_autoencoder import SaeConfig, SparseAutoencoder
+from neuron_explainer.models.sparse_autoencoder import ARCHITECTURES, SaeConfig, SparseAutoencoder
 from neuron_explainer.training.sae_activations import ShuffleBuffer
 from neuron_explainer.training.sae_checkpoints import DeadLatentTracker
 from neuron_explainer.training.sae_config import SaeTrainConfig, geometric_median
 from neuron_explainer.training.train_sae import (
+    SPARSITY_LOSSES,
     lr_at,
     normalize_decoder_rows,
     remove_parallel_gradient,
@@ -260,3 +261,16 @@ def test_train_and_eval_through_tdb_on_a_tiny_model(
     torch.testing.assert_close(bundled[site].W_enc, sae.W_enc.half().float())
     with pytest.raises(KeyError, match=f"ships no autoencoder at 'blocks.0.mlp.hook_post'.*{site}"):
         load_model_sae(model_dir, "blocks.0.mlp.hook_post")
+
+
+def test_every_architecture_says_what_the_project_asks_of_it() -> None:
+    """An architecture registered in `ARCHITECTURES` names a sparsity loss the trainer has, and
+    only architectures with a bound on active latents take the sparse training step."""
+    for name, architecture in ARCHITECTURES.items():
+        assert architecture.sparsity in SPARSITY_LOSSES, name
+        cfg = SaeConfig(name, 8, 16, k=4 if name == "topk" else None)
+        activation = architecture(cfg)
+        assert activation.sparse_training <= (activation.max_active is not None), name
+        row = activation(torch.randn(3, 16))
+        if activation.max_active is not None:
+            assert int((row != 0).sum(-1).max()) <= activation.max_active
